@@ -43,9 +43,10 @@ $(STAMP): $(PYTHON) requirements.txt requirements-lock.txt requirements-data.txt
 $(NODE_STAMP): book/package.json book/package-lock.json
 	@echo "== vendoring MathJax and the widget embed script from npm"
 	cd book && npm ci --no-audit --no-fund --loglevel=error
-	rm -rf book/_vendor && mkdir -p book/_vendor/vendor
-	cp -r book/node_modules/mathjax book/_vendor/vendor/mathjax
-	cp -r book/node_modules/@jupyter-widgets/html-manager/dist book/_vendor/vendor/html-manager
+	rm -rf book/_vendor && mkdir -p book/_vendor/vendor/mathjax book/_vendor/vendor/html-manager
+	cp -r book/node_modules/mathjax/es5/. book/_vendor/vendor/mathjax/
+	cp -r book/node_modules/@jupyter-widgets/html-manager/dist/. book/_vendor/vendor/html-manager/
+	rm -f book/_vendor/vendor/html-manager/*amd.js
 	touch $@
 
 setup: $(STAMP) $(NODE_STAMP)

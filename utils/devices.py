@@ -6,7 +6,7 @@ variable ``LMBOOK_PROFILE`` overrides it.
 """
 from __future__ import annotations
 
-import importlib
+import importlib.metadata
 import os
 import platform
 import sys
@@ -72,11 +72,18 @@ def by_profile(cpu: T, gpu: T) -> T:
     return gpu if profile() == "gpu" else cpu
 
 
+# Distributions that provide an importable module under another name.
+_DISTRIBUTIONS = {"tensorflow": ("tensorflow", "tensorflow-cpu"), "sklearn": ("scikit-learn",)}
+
+
 def _version(module: str) -> str:
-    try:
-        return str(importlib.import_module(module).__version__)
-    except Exception:  # noqa: BLE001 - a missing or broken optional package is reported, not raised
-        return "not installed"
+    """Installed version of ``module``, read from package metadata (nothing is imported)."""
+    for dist in _DISTRIBUTIONS.get(module, (module,)):
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return "not installed"
 
 
 def environment_report(modules: tuple[str, ...] = ("numpy", "torch", "tensorflow", "keras", "transformers",
