@@ -161,8 +161,8 @@ def _to_ids(sentence: object, vocab: Vocabulary, what: str = "sentence") -> np.n
                             f"{sentence.shape}")
         return sentence.astype(np.int64, copy=False)
     if isinstance(sentence, str) or not isinstance(sentence, Sequence):
-        raise TypeError(f"{what} must be a sequence of tokens or ids, got {type(sentence).__name__}"
-                        + (" (split it first)" if isinstance(sentence, str) else ""))
+        got = "a string (split it first)" if isinstance(sentence, str) else type(sentence).__name__
+        raise TypeError(f"{what} must be a sequence of tokens or ids, got {got}")
     if len(sentence) and isinstance(sentence[0], str):
         return vocab.encode(sentence)
     if not all(isinstance(t, Integral) and not isinstance(t, bool) for t in sentence):
@@ -581,10 +581,11 @@ class AddK(NgramLM):
         h = ctx[m]
         Vp = self.vocab.num_predictable
         tot = self._total[m][h] if h >= 0 else 0.0
-        p = np.full(self.counts_.V, self.k / (tot + self.k * Vp))
+        p = np.full(self.counts_.V, self.k)
         if h >= 0:
             b = self._block(m, h)
-            p[self.counts_.word[m][b]] += self._used[m][b] / (tot + self.k * Vp)
+            p[self.counts_.word[m][b]] += self._used[m][b]
+        p /= tot + self.k * Vp  # (c + k) / (c(h .) + k |V|), in this order of operations (as nltk.lm)
         p[self.vocab.bos_id] = 0.0
         return p
 
