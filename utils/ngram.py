@@ -41,6 +41,8 @@ __all__ = [
     "KneserNey",
     "ModifiedKneserNey",
     "kn_discounts",
+    "METHODS",
+    "build",
 ]
 
 
@@ -794,6 +796,40 @@ class ModifiedKneserNey(KneserNey):
     estimated from the training count-of-counts (:func:`kn_discounts`); ``discount`` fixes all of them."""
 
     modified = True
+
+
+METHODS = {
+    "mle": "maximum likelihood",
+    "add_one": "add-one (Laplace)",
+    "add_k": "add-k (k tuned on held-out data)",
+    "interpolated": "linear interpolation (Jelinek-Mercer)",
+    "absolute_discounting": "interpolated absolute discounting",
+    "kn_interpolated": "interpolated Kneser-Ney",
+    "kn_modified_interpolated": "interpolated modified Kneser-Ney",
+}
+ADD_K_GRID = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
+
+
+def build(method: str, order: int, counts: NgramCounts, heldout: object = None) -> NgramLM:
+    """Fit the estimator named ``method`` (a key of :data:`METHODS`) of the given order on ``counts``.
+
+    ``heldout`` sentences tune what is tuned (the interpolation weights; k of add-k, chosen from
+    ``ADD_K_GRID`` by held-out perplexity); the methods that need it raise ``ValueError`` without it.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    if not isinstance(counts, NgramCounts):
+        raise TypeError(f"counts must be NgramCounts, got {type(counts).__name__}")
+    if method in ("add_k", "interpolated") and heldout is None:
+        raise ValueError(f"method {method!r} tunes on held-out sentences: pass heldout")
+    if method == "add_k":
+        fitted = [AddK(order, k=k).fit(counts) for k in ADD_K_GRID]
+        return min(fitted, key=lambda lm: lm.perplexity(heldout))
+    if method == "interpolated":
+        return Interpolated(order).fit(counts, heldout=heldout)
+    cls = {"mle": MLE, "add_one": Laplace, "absolute_discounting": AbsoluteDiscounting,
+           "kn_interpolated": KneserNey, "kn_modified_interpolated": ModifiedKneserNey}[method]
+    return cls(order).fit(counts)
 
 
 def _shift(row: np.ndarray) -> np.ndarray:
