@@ -1,0 +1,515 @@
+"""Graded labs: build student notebooks and autograders with otter-grader, grade submissions into a CSV.
+
+Layout of a lab (see labs/README.md)::
+
+    labs/NN_topic/source/<name>.ipynb   otter assign source: solutions, public + hidden tests, points
+    labs/NN_topic/<name>.ipynb          student notebook (generated, committed)
+    labs/NN_topic/tests/qK.py           public tests for ``grader.check`` (generated, committed)
+    labs/NN_topic/dist/autograder.zip   autograder with the hidden tests (generated, git-ignored)
+
+Command line::
+
+    python -m lmbook.labs build [LAB_DIR ...]
+    python -m lmbook.labs grade LAB_DIR SUBMISSIONS_DIR --out grades.csv [--timeout SECONDS]
+
+Grading runs ``otter run`` (no Docker) in one subprocess per submission with a hard wall-clock timeout that
+kills the whole process tree (the kernel included); a submission that raises, prints or loops forever still
+gets one row per question, 0 where it failed.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "LABS_ROOT",
+    "Lab",
+    "GradeResult",
+    "find_lab",
+    "list_labs",
+    "build_lab",
+    "build_autograder",
+    "normalize_notebook",
+    "question_max_points",
+    "grade_notebook",
+    "grade_submissions",
+    "write_grades_csv",
+    "replace_function",
+    "make_variant",
+    "make_submission",
+    "main",
+]
+
+LABS_ROOT = Path(__file__).resolve().parent.parent / "labs"
+CSV_COLUMNS = ["submission", "question", "points", "max_points", "total", "status"]
+DEFAULT_TIMEOUT = 120.0
+#: a cell of a submission running longer than this is interrupted, so later questions are still graded
+DEFAULT_CELL_TIMEOUT = 30.0
+_LAB_NAME = re.compile(r"^\d\d_[A-Za-z0-9_]+$")
+_KEEP_CELL_METADATA = ("deletable", "editable", "tags", "otter")
+
+
+@dataclass(frozen=True)
+class Lab:
+    """Paths of one lab; ``name`` is the notebook stem shared by the source and the student notebook."""
+
+    dir: Path
+    source: Path
+
+    @property
+    def name(self) -> str:
+        return self.source.stem
+
+    @property
+    def student(self) -> Path:
+        return self.dir / self.source.name
+
+    @property
+    def tests_dir(self) -> Path:
+        return self.dir / "tests"
+
+    @property
+    def dist(self) -> Path:
+        return self.dir / "dist"
+
+    @property
+    def autograder_zip(self) -> Path:
+        return self.dist / "autograder.zip"
+
+
+@dataclass
+class GradeResult:
+    """Scores of one submission: ``scores[question] = (points, max_points)``; ``status`` is ``ok``,
+    ``timeout`` or ``error`` (then ``message`` says why and every question scores 0)."""
+
+    submission: str
+    scores: dict[str, tuple[float, float]]
+    status: str = "ok"
+    message: str = ""
+    seconds: float = 0.0
+    details: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def total(self) -> float:
+        return float(sum(p for p, _ in self.scores.values()))
+
+    @property
+    def max_total(self) -> float:
+        return float(sum(m for _, m in self.scores.values()))
+
+    def points(self) -> dict[str, float]:
+        """``{question: points}``."""
+        return {q: p for q, (p, _) in self.scores.items()}
+
+
+# ---------------------------------------------------------------------------------------------- finding labs
+def _as_path(value, name: str) -> Path:
+    if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    return Path(value)
+
+
+def find_lab(lab_dir) -> Lab:
+    """Return the :class:`Lab` in folder ``lab_dir`` (which must hold exactly one ``source/*.ipynb``)."""
+    path = _as_path(lab_dir, "lab_dir").resolve()
+    if not path.is_dir():
+        raise ValueError(f"lab_dir {str(lab_dir)!r} is not a directory")
+    sources = sorted(p for p in (path / "source").glob("*.ipynb") if not p.name.startswith("."))
+    if len(sources) != 1:
+        raise ValueError(
+            f"lab_dir {str(lab_dir)!r} must contain exactly one source notebook source/*.ipynb, found {len(sources)}"
+        )
+    return Lab(dir=path, source=sources[0])
+
+
+def list_labs(root=None) -> list[Lab]:
+    """Every lab under ``root`` (default: the repository's ``labs/``): folders ``NN_topic`` with a source."""
+    root = LABS_ROOT if root is None else _as_path(root, "root")
+    if not root.is_dir():
+        raise ValueError(f"root {str(root)!r} is not a directory")
+    return [find_lab(p) for p in sorted(root.iterdir()) if p.is_dir() and _LAB_NAME.match(p.name)
+            and (p / "source").is_dir()]
+
+
+# ---------------------------------------------------------------------------------------------- building
+def normalize_notebook(nb: dict) -> dict:
+    """Strip what varies between builds from a generated notebook (in place; also returned): outputs,
+    execution counts, execution timestamps, random cell ids (replaced by ``cell-NN``), Python version."""
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise TypeError("nb must be a notebook dict with a 'cells' list")
+    for i, cell in enumerate(nb["cells"]):
+        cell["id"] = f"cell-{i:02d}"
+        meta = cell.get("metadata", {})
+        cell["metadata"] = {k: meta[k] for k in _KEEP_CELL_METADATA if k in meta}
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []
+            cell["execution_count"] = None
+        if isinstance(cell.get("source"), list):
+            cell["source"] = "".join(cell["source"])
+    meta = nb.setdefault("metadata", {})
+    meta["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    lang = meta.get("language_info", {})
+    meta["language_info"] = {k: v for k, v in lang.items() if k != "version"}
+    nb["nbformat"], nb["nbformat_minor"] = 4, 5
+    return nb
+
+
+def _write_json_notebook(nb: dict, path: Path) -> None:
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def _otter_assign(lab: Lab, workdir: Path, run_tests: bool) -> Path:
+    """Run ``otter assign`` on the lab source into ``workdir``; return the output folder."""
+    out = workdir / "assign"
+    cmd = [sys.executable, "-m", "otter", "assign", str(lab.source), str(out)]
+    if not run_tests:
+        cmd.append("--no-run-tests")
+    env = dict(os.environ, TMPDIR=str(workdir))  # otter leaves a temp folder behind; keep it in workdir
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=lab.source.parent)
+    if proc.returncode != 0:
+        raise RuntimeError(f"otter assign failed for {lab.source}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return out
+
+
+def build_autograder(lab_dir, out_dir=None, *, run_tests: bool = False) -> Path:
+    """Build only the autograder zip of a lab into ``out_dir`` (default ``LAB/dist``); return its path."""
+    lab = find_lab(lab_dir)
+    out = lab.dist if out_dir is None else _as_path(out_dir, "out_dir")
+    return build_lab(lab.dir, out_dir=out, run_tests=run_tests, student=False)["autograder"]
+
+
+def build_lab(lab_dir, out_dir=None, *, run_tests: bool = True, student: bool = True) -> dict[str, Path]:
+    """Regenerate a lab's student notebook, public tests and autograder zip from its source notebook.
+
+    By default the student notebook and ``tests/`` go to the lab folder and the autograder to ``LAB/dist/``;
+    with ``out_dir`` everything goes there instead (tests compare such a fresh build with the committed one).
+    ``run_tests`` makes otter check that the source passes all its tests. Returns the written paths under
+    the keys ``student``, ``tests`` and ``autograder`` (the first two only when ``student`` is true).
+    """
+    lab = find_lab(lab_dir)
+    if out_dir is not None:
+        out_dir = _as_path(out_dir, "out_dir")
+    student_dir = lab.dir if out_dir is None else out_dir
+    dist = lab.dist if out_dir is None else out_dir
+    written: dict[str, Path] = {}
+    with tempfile.TemporaryDirectory(prefix="lmbook-assign-") as tmp:
+        out = _otter_assign(lab, Path(tmp), run_tests)
+        dist.mkdir(parents=True, exist_ok=True)
+        zips = sorted((out / "autograder").glob("*-autograder_*.zip"))
+        if len(zips) != 1:
+            raise RuntimeError(f"otter assign produced {len(zips)} autograder zips for {lab.source}")
+        written["autograder"] = Path(shutil.copyfile(zips[0], dist / "autograder.zip"))
+        if student:
+            student_dir.mkdir(parents=True, exist_ok=True)
+            nb = json.loads((out / "student" / lab.source.name).read_text(encoding="utf-8"))
+            target = student_dir / lab.source.name
+            _write_json_notebook(normalize_notebook(nb), target)
+            tests = student_dir / "tests"
+            shutil.rmtree(tests, ignore_errors=True)
+            shutil.copytree(out / "student" / "tests", tests)
+            written["student"], written["tests"] = target, tests
+    return written
+
+
+# ---------------------------------------------------------------------------------------------- grading
+def question_max_points(autograder) -> dict[str, float]:
+    """``{question: max points}`` read from the test files inside an autograder zip."""
+    path = _as_path(autograder, "autograder")
+    if not path.is_file() or not zipfile.is_zipfile(path):
+        raise ValueError(f"autograder {str(path)!r} is not a zip file")
+    from otter.test_files import ExceptionTestFile, OKTestFile
+
+    result = {}
+    with tempfile.TemporaryDirectory(prefix="lmbook-ag-") as tmp, zipfile.ZipFile(path) as zf:
+        names = sorted(n for n in zf.namelist() if re.fullmatch(r"tests/[^/]+\.py", n))
+        if not names:
+            raise ValueError(f"autograder {str(path)!r} holds no tests/*.py")
+        for name in names:
+            file = Path(zf.extract(name, tmp))
+            ok = "OK_FORMAT = True" in file.read_text(encoding="utf-8")
+            tf = (OKTestFile if ok else ExceptionTestFile).from_file(str(file))
+            result[tf.name] = float(tf.possible)
+    return result
+
+
+def _kill_tree(proc: subprocess.Popen) -> None:
+    """Kill ``proc``, its process group and every descendant (the kernel runs in a session of its own)."""
+    import psutil
+
+    try:
+        children = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        children = []
+    for p in children:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    proc.kill()
+    proc.wait()
+    psutil.wait_procs(children, timeout=5)
+
+
+def _check_timeout(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+    if not value > 0:
+        raise ValueError(f"{name} must be > 0 seconds, got {value}")
+    return float(value)
+
+
+def grade_notebook(lab_or_autograder, notebook_path, timeout: float = DEFAULT_TIMEOUT, *,
+                   cell_timeout: float | None = None) -> GradeResult:
+    """Grade one submitted notebook with ``otter run`` in a subprocess; never hangs, never raises for a bad
+    submission.
+
+    ``lab_or_autograder`` is a lab folder (its ``dist/autograder.zip`` is used; run ``build`` first) or an
+    autograder zip. After ``timeout`` seconds the whole process tree is killed and every question scores 0
+    (status ``timeout``); a cell running longer than ``cell_timeout`` (default ``min(30, timeout / 3)``) is
+    interrupted like a student pressing stop, so a top-level infinite loop only costs its own question.
+    """
+    src = _as_path(lab_or_autograder, "lab_or_autograder")
+    if src.is_dir():
+        zip_path = find_lab(src).autograder_zip
+        if not zip_path.is_file():
+            raise ValueError(f"no autograder at {zip_path}: run `python -m lmbook.labs build {src}` first")
+    elif src.is_file():
+        zip_path = src
+    else:
+        raise ValueError(f"lab_or_autograder {str(src)!r} is neither a lab folder nor an autograder zip")
+    nb_path = _as_path(notebook_path, "notebook_path")
+    if not nb_path.is_file():
+        raise ValueError(f"notebook_path {str(nb_path)!r} is not a file")
+    if nb_path.suffix not in (".ipynb", ".zip"):
+        raise ValueError(f"notebook_path {str(nb_path)!r} must be an .ipynb notebook (or an otter .zip export)")
+    timeout = _check_timeout(timeout, "timeout")
+    cell_timeout = min(DEFAULT_CELL_TIMEOUT, timeout / 3) if cell_timeout is None else _check_timeout(
+        cell_timeout, "cell_timeout")
+    max_points = question_max_points(zip_path)
+    zeros = {q: (0.0, m) for q, m in max_points.items()}
+
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="lmbook-grade-") as tmp:
+        tmp = Path(tmp)
+        out = tmp / "out"
+        out.mkdir()
+        (tmp / "tmp").mkdir()
+        # otter run copies the submission by name; give it a plain name and keep the kernel's cwd clean
+        sub = tmp / ("submission" + nb_path.suffix)
+        shutil.copyfile(nb_path, sub)
+        cmd = [sys.executable, "-m", "lmbook.labs", "_otter-run", "--cell-timeout", str(cell_timeout),
+               "-a", str(zip_path.resolve()), "-o", str(out), str(sub)]
+        env = dict(os.environ, TMPDIR=str(tmp / "tmp"), PYTHONHASHSEED="0", LMBOOK_PROFILE="cpu")
+        env.pop("MPLBACKEND", None)
+        with open(tmp / "log.txt", "wb") as log:
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env=env, cwd=tmp, start_new_session=True)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill_tree(proc)
+                return GradeResult(str(notebook_path), zeros, "timeout",
+                                   f"killed after the {timeout:g} s per-submission timeout",
+                                   time.monotonic() - start)
+        seconds = time.monotonic() - start
+        log_tail = (tmp / "log.txt").read_bytes()[-2000:].decode("utf-8", "replace")
+        results = out / "results.json"
+        if proc.returncode != 0 or not results.is_file():
+            return GradeResult(str(notebook_path), zeros, "error",
+                               f"otter run exited with {proc.returncode}: {log_tail}", seconds)
+        data = json.loads(results.read_text(encoding="utf-8"))
+    # otter writes Gradescope's format: {"tests": [{"name": "q1", "score": 3, "max_score": 5, ...}, ...]}
+    scores = dict(zeros)
+    found = [t for t in data.get("tests", []) if t.get("name") in scores]
+    for t in found:
+        scores[t["name"]] = (float(t.get("score") or 0.0), max_points[t["name"]])
+    status, message = "ok", ""
+    if not found:
+        status, message = "error", f"otter produced no test results: {log_tail}"
+    return GradeResult(str(notebook_path), scores, status, message, seconds, details=data)
+
+
+def grade_submissions(lab_dir, submissions_dir, out_csv=None, timeout: float = DEFAULT_TIMEOUT, *,
+                      progress=None) -> list[GradeResult]:
+    """Grade every ``*.ipynb`` in ``submissions_dir`` (sorted by name) for the lab in ``lab_dir``, building
+    its autograder first if ``dist/autograder.zip`` is missing; write the CSV to ``out_csv`` if given."""
+    lab = find_lab(lab_dir)
+    subs_dir = _as_path(submissions_dir, "submissions_dir")
+    if not subs_dir.is_dir():
+        raise ValueError(f"submissions_dir {str(subs_dir)!r} is not a directory")
+    timeout = _check_timeout(timeout, "timeout")
+    subs = sorted(p for p in subs_dir.iterdir() if p.suffix == ".ipynb" and p.is_file())
+    if not subs:
+        raise ValueError(f"submissions_dir {str(subs_dir)!r} holds no .ipynb files")
+    if not lab.autograder_zip.is_file():
+        build_autograder(lab.dir)
+    results = []
+    for sub in subs:
+        res = grade_notebook(lab.autograder_zip, sub, timeout)
+        res.submission = sub.name
+        results.append(res)
+        if progress is not None:
+            progress(res)
+    if out_csv is not None:
+        write_grades_csv(results, out_csv)
+    return results
+
+
+def write_grades_csv(results, out_csv) -> Path:
+    """Write one row per submission x question: submission, question, points, max_points, total, status."""
+    path = _as_path(out_csv, "out_csv")
+    results = list(results)
+    if not all(isinstance(r, GradeResult) for r in results):
+        raise TypeError("results must be GradeResult objects")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for r in results:
+            for q in sorted(r.scores):
+                p, m = r.scores[q]
+                w.writerow([r.submission, q, f"{p:g}", f"{m:g}", f"{r.total:g}", r.status])
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- variants
+def replace_function(source: str, name: str, new_code: str) -> str:
+    """Replace the top-level ``def name(...)`` in the code ``source`` by ``new_code`` (another definition)."""
+    for arg, argname in ((source, "source"), (name, "name"), (new_code, "new_code")):
+        if not isinstance(arg, str):
+            raise TypeError(f"{argname} must be a str, got {type(arg).__name__}")
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as e:
+        raise ValueError(f"source is not valid Python: {e}") from e
+    nodes = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name]
+    if not nodes:
+        raise ValueError(f"source defines no top-level function {name!r}")
+    node = nodes[0]
+    start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
+    lines = source.split("\n")
+    return "\n".join(lines[:start] + new_code.strip("\n").split("\n") + lines[node.end_lineno:])
+
+
+def make_variant(notebook_path, out_path, replacements: dict[str, str], *, metadata: dict | None = None) -> Path:
+    """Copy a notebook to ``out_path`` with functions replaced, e.g. a plausible wrong submission made from a
+    lab's source: ``make_variant(src, tmp / "wrong.ipynb", {"log_softmax": "def log_softmax(x): ..."})``.
+    Each name must be defined at top level in exactly one code cell; outputs are cleared; ``metadata`` is
+    merged into the notebook metadata."""
+    import nbformat
+
+    nb_path = _as_path(notebook_path, "notebook_path")
+    out = _as_path(out_path, "out_path")
+    if not nb_path.is_file():
+        raise ValueError(f"notebook_path {str(nb_path)!r} is not a file")
+    if not isinstance(replacements, dict) or not all(isinstance(k, str) for k in replacements):
+        raise TypeError("replacements must be a dict {function name: new code}")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
+    nb = nbformat.read(nb_path, as_version=4)
+    nb.metadata.update(metadata or {})
+    for name, code in replacements.items():
+        hits = []
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                continue
+            if any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body):
+                hits.append(cell)
+        if len(hits) != 1:
+            raise ValueError(f"function {name!r} must be defined in exactly one code cell, found {len(hits)}")
+        hits[0].source = replace_function(hits[0].source, name, code)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
+    return out
+
+
+def make_submission(lab_dir, out_path, replacements: dict[str, str] | None = None) -> Path:
+    """A gradable submission made from the lab's source notebook (all solutions), with the functions in
+    ``replacements`` swapped for other code: ``make_submission(lab, tmp / "q1.ipynb", {"log_softmax": WRONG})``.
+    It carries the student notebook's ``otter`` metadata (the assignment name otter checks)."""
+    lab = find_lab(lab_dir)
+    if not lab.student.is_file():
+        raise ValueError(f"{lab.student} is missing: run `python -m lmbook.labs build {lab.dir}` first")
+    student_meta = json.loads(lab.student.read_text(encoding="utf-8")).get("metadata", {})
+    return make_variant(lab.source, out_path, replacements or {}, metadata={"otter": student_meta.get("otter", {})})
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def _otter_run(argv: list[str]) -> int:
+    """``otter run`` with a per-cell timeout: a cell running too long is interrupted and grading goes on."""
+    ap = argparse.ArgumentParser(prog="lmbook.labs _otter-run")
+    ap.add_argument("--cell-timeout", type=float, required=True)
+    args, rest = ap.parse_known_args(argv)
+    import nbconvert.preprocessors as pre
+    from traitlets import Bool, Integer
+
+    class _TimedExecutePreprocessor(pre.ExecutePreprocessor):
+        timeout = Integer(max(1, int(args.cell_timeout)), allow_none=True)
+        interrupt_on_timeout = Bool(True)
+
+    pre.ExecutePreprocessor = _TimedExecutePreprocessor  # otter imports it from here at call time
+    from otter.cli import cli
+
+    cli.main(["run", "--no-logo", *rest], prog_name="otter", standalone_mode=False)
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["_otter-run"]:
+        return _otter_run(argv[1:])
+    ap = argparse.ArgumentParser(prog="python -m lmbook.labs", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    b = sub.add_parser("build", help="regenerate student notebooks, public tests and autograder zips")
+    b.add_argument("labs", nargs="*", help="lab folders (default: every lab under labs/)")
+    b.add_argument("--no-run-tests", action="store_true", help="skip otter's check that the source passes")
+    g = sub.add_parser("grade", help="grade a folder of submitted notebooks into a CSV")
+    g.add_argument("lab")
+    g.add_argument("submissions")
+    g.add_argument("--out", default="grades.csv")
+    g.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per submission")
+    args = ap.parse_args(argv)
+    if args.cmd == "build":
+        labs = [find_lab(p) for p in args.labs] if args.labs else list_labs()
+        for lab in labs:
+            t0 = time.monotonic()
+            paths = build_lab(lab.dir, run_tests=not args.no_run_tests)
+            rel = {k: os.path.relpath(v) for k, v in paths.items()}
+            print(f"built {os.path.relpath(lab.dir)} in {time.monotonic() - t0:.1f} s: {rel}")
+        return 0
+
+    def report(r: GradeResult) -> None:
+        note = f" ({r.status}: {r.message[:200]})" if r.status != "ok" else ""
+        print(f"{r.submission}: {r.total:g}/{r.max_total:g} in {r.seconds:.1f} s{note}", flush=True)
+
+    results = grade_submissions(args.lab, args.submissions, args.out, args.timeout, progress=report)
+    print(f"graded {len(results)} submissions -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
