@@ -243,10 +243,13 @@ def viterbi_trellis(log_start, log_trans, log_emit) -> tuple[np.ndarray, np.ndar
     delta = np.empty_like(log_emit)
     backpointers = np.full((n_steps, n_states), -1, dtype=np.int64)
     delta[0] = log_start + log_emit[0]
+    rows = np.arange(n_states)
+    log_trans_t = np.ascontiguousarray(log_trans.T)  # row j holds the log probabilities of arriving in j
     for t in range(1, n_steps):
-        scores = delta[t - 1][:, None] + log_trans  # scores[i, j]: best path to i, then i -> j
-        backpointers[t] = np.argmax(scores, axis=0)
-        delta[t] = scores[backpointers[t], np.arange(n_states)] + log_emit[t]
+        scores = log_trans_t + delta[t - 1]  # scores[j, i]: best path to i, then i -> j
+        best = scores.argmax(axis=1)
+        backpointers[t] = best
+        delta[t] = scores[rows, best] + log_emit[t]
     return delta, backpointers
 
 
@@ -507,6 +510,7 @@ class HMMTagger:
         with np.errstate(divide="ignore"):
             self.known_log_emission = {w: np.log(c / unigram) for w, c in self.word_tag_counts.items()}
         self._fit_suffixes()
+        self._unknown_cache: dict[str, np.ndarray] = {}  # emission rows of unknown words already scored
         return self
 
     def _deleted_interpolation(self, unigram: np.ndarray, bigram: np.ndarray) -> np.ndarray:
@@ -577,11 +581,13 @@ class HMMTagger:
         words = _check_words(words)
         scores = np.empty((len(words), len(self.tags)))
         for t, word in enumerate(words):
-            known = self.known_log_emission.get(word)
-            if known is None:
+            row = self.known_log_emission.get(word)
+            if row is None:
+                row = self._unknown_cache.get(word)
+            if row is None:
                 with np.errstate(divide="ignore"):
-                    known = np.log(self.unknown_tag_probs(word) / self.tag_prior)
-            scores[t] = known
+                    row = self._unknown_cache[word] = np.log(self.unknown_tag_probs(word) / self.tag_prior)
+            scores[t] = row
         return scores
 
     def tag(self, words) -> list[str]:
