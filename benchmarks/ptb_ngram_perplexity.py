@@ -5,7 +5,7 @@ Writes benchmarks/results/ptb_ngram_perplexity.json:
     {"meta": {...}, "<method>": {"<order>": {"valid": ppl, "test": ppl}, ...}, ...}
 with methods as in lmbook.ngram.METHODS (e.g. "kn_modified_interpolated"); an infinite perplexity (MLE on
 unseen n-grams) is written as null. Conventions: each sentence is padded with one <s> (never predicted) and
-ends with <eos>, which is predicted and counted (SRILM's convention; 82,430 test tokens + 3,761 <eos>).
+ends with <eos>, which is predicted and counted (SRILM's convention; 78,669 test words + 3,761 <eos> = 82,430 tokens).
 """
 from __future__ import annotations
 
