@@ -93,6 +93,11 @@ def test_viterbi_trellis_backpointers():
     assert np.all(back[0] == -1) and np.all((back[1:] >= 0) & (back[1:] < model.n_states))
     path, score = H.viterbi(model, obs)
     assert delta[-1].max() == pytest.approx(score)
+    np.testing.assert_array_equal(H.backtrace(delta, back), path)
+    # a partial trellis gives the best path for the prefix
+    np.testing.assert_array_equal(H.backtrace(delta[:3], back[:3]), H.viterbi(model, obs[:3])[0])
+    with pytest.raises(ValueError, match="shape"):
+        H.backtrace(delta, back[:2])
 
 
 def _nltk_tagger(model: H.HMM):

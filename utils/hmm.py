@@ -31,6 +31,7 @@ __all__ = [
     "backward_log",
     "viterbi_trellis",
     "viterbi_log",
+    "backtrace",
     "forward",
     "backward",
     "log_likelihood",
@@ -217,7 +218,7 @@ def _log_matvec(log_v: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """``log(exp(log_v) @ matrix)`` without underflow: shift by the maximum first (the log-sum-exp trick).
 
     Equal to ``logsumexp(log_v[:, None] + log(matrix), axis=0)`` but one matrix-vector product fast."""
-    shift = np.max(log_v)
+    shift = log_v.max()
     if shift == -np.inf:  # every path has probability 0
         return np.full(matrix.shape[1], -np.inf)
     return np.log(np.exp(log_v - shift) @ matrix) + shift
@@ -253,10 +254,15 @@ def viterbi_trellis(log_start, log_trans, log_emit) -> tuple[np.ndarray, np.ndar
     return delta, backpointers
 
 
-def _backtrace(delta: np.ndarray, backpointers: np.ndarray, last: int | None = None) -> np.ndarray:
+def backtrace(delta, backpointers) -> np.ndarray:
+    """Follow the backpointers from the best final state of a (possibly partial) trellis: the best path ``(T,)``."""
+    delta, backpointers = np.asarray(delta), np.asarray(backpointers)
+    if delta.ndim != 2 or delta.shape != backpointers.shape or delta.shape[0] == 0:
+        raise ValueError(f"delta and backpointers must have the same non-empty (T, S) shape, "
+                         f"got {delta.shape} and {backpointers.shape}")
     n_steps = delta.shape[0]
     path = np.empty(n_steps, dtype=np.int64)
-    path[-1] = int(np.argmax(delta[-1])) if last is None else last
+    path[-1] = int(np.argmax(delta[-1]))
     for t in range(n_steps - 1, 0, -1):
         path[t - 1] = backpointers[t, path[t]]
     return path
@@ -265,7 +271,7 @@ def _backtrace(delta: np.ndarray, backpointers: np.ndarray, last: int | None = N
 def viterbi_log(log_start, log_trans, log_emit) -> tuple[np.ndarray, float]:
     """Most probable state sequence ``(T,)`` and its joint log probability ``log P(x, z*)``."""
     delta, backpointers = viterbi_trellis(log_start, log_trans, log_emit)
-    path = _backtrace(delta, backpointers)
+    path = backtrace(delta, backpointers)
     return path, float(delta[-1, path[-1]])
 
 
