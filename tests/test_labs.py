@@ -1,0 +1,360 @@
+"""Lab pipeline (lmbook.labs) and Lab 0: build, grading with hidden tests, wrong submissions, timeouts.
+
+Grading one notebook starts a kernel under ``otter run`` (10-20 s), so the notebooks are graded once per
+session, two at a time, and the tests read the results. Other labs reuse the helpers: see test_lab_NN.py.
+"""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lmbook import labs
+
+LAB0 = labs.LABS_ROOT / "00_warmup"
+
+# Plausible wrong answers, each replacing one solution function of the source; the points they must lose
+# are the test cases written to catch that mistake (see the source notebook).
+WRONG_Q1_OVERFLOWING_SOFTMAX = '''
+def log_softmax(logits):
+    x = np.asarray(logits)
+    if x.dtype.kind not in "iuf":
+        raise TypeError(f"logits must be numeric, got dtype {x.dtype}")
+    if x.ndim == 0 or x.size == 0:
+        raise ValueError("logits must be non-empty")
+    e = np.exp(x.astype(np.float64))
+    return np.log(e / e.sum(axis=-1, keepdims=True))
+'''
+WRONG_Q2_NO_VALIDATION = '''
+def sample_categorical(probs, n, seed):
+    rng = np.random.default_rng(seed)
+    k = np.searchsorted(np.cumsum(probs), rng.random(n), side="right")
+    return np.minimum(k, len(probs) - 1)
+'''
+WRONG_Q3_NATURAL_LOG = {
+    "entropy": '''
+def entropy(p, base=2):
+    p = _check_distribution("p", p)
+    _check_base(base)
+    nz = p > 0
+    return float(-np.sum(p[nz] * np.log(p[nz])))
+''',
+    "cross_entropy": '''
+def cross_entropy(p, q, base=2):
+    p, q = _check_distribution("p", p), _check_distribution("q", q)
+    if p.shape != q.shape:
+        raise ValueError("p and q must have the same shape")
+    _check_base(base)
+    nz = p > 0
+    if np.any(q[nz] == 0):
+        return math.inf
+    return float(-np.sum(p[nz] * np.log(q[nz])))
+''',
+}
+WRONG_Q4_ITERATES_STRING = '''
+def unigram_model(tokens):
+    counts = Counter(tokens)
+    return {w: c / len(tokens) for w, c in counts.items()}
+'''
+WRONG_Q5_OFF_BY_ONE = '''
+def perplexity(model, sentence):
+    if not isinstance(sentence, (list, tuple)):
+        raise TypeError("sentence must be a list of tokens")
+    if len(sentence) == 0:
+        raise ValueError("sentence must not be empty")
+    log_prob = 0.0
+    for word in sentence:
+        p = model.get(word, 0.0)
+        if p <= 0:
+            return math.inf
+        log_prob += math.log(p)
+    return math.exp(-log_prob / (len(sentence) + 1))
+'''
+WRONG = {"log_softmax": WRONG_Q1_OVERFLOWING_SOFTMAX, "sample_categorical": WRONG_Q2_NO_VALIDATION,
+         **WRONG_Q3_NATURAL_LOG, "unigram_model": WRONG_Q4_ITERATES_STRING, "perplexity": WRONG_Q5_OFF_BY_ONE}
+# points lost per question: q1 the huge-logits test; q2 the bad-input test; q3 the bits test (nats tests pass);
+# q4 the bad-input test (a string is split into characters); q5 every test using the value (3 of 4)
+EXPECTED_WRONG = {"q1": 4.0, "q2": 3.0, "q3": 4.0, "q4": 1.0, "q5": 1.0}
+LOOPING = "def log_softmax(logits):\n    while True:\n        pass\n"
+
+
+@pytest.fixture(scope="session")
+def lab0_build(tmp_path_factory):
+    """A fresh build of Lab 0 in a private folder (xdist workers never share it)."""
+    out = tmp_path_factory.mktemp("lab0_build")
+    return labs.build_lab(LAB0, out_dir=out, run_tests=False)
+
+
+@pytest.fixture(scope="session")
+def lab0_grades(lab0_build, tmp_path_factory):
+    """Grade the source, the student notebook, the wrong answers and two endless loops, two at a time."""
+    d = tmp_path_factory.mktemp("lab0_subs")
+    zip_path = lab0_build["autograder"]
+    source = labs.make_submission(LAB0, d / "source.ipynb")
+    wrong = labs.make_submission(LAB0, d / "wrong.ipynb", WRONG)
+    looping_fn = labs.make_submission(LAB0, d / "looping_function.ipynb", {"log_softmax": LOOPING})
+    # a stray top-level cell that prints forever: interrupted by the per-cell timeout, the rest is graded
+    nb = nbformat.read(source, as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    print('spam ' * 20)"))
+    spam = d / "prints_forever.ipynb"
+    nbformat.write(nb, spam)
+    jobs = {
+        "source": (source, 300, None),
+        "student": (LAB0 / "warmup.ipynb", 300, None),
+        "wrong": (wrong, 300, None),
+        "prints_forever": (spam, 300, 5),
+        "looping_function": (looping_fn, 20, 5),
+    }
+    with ThreadPoolExecutor(2) as pool:
+        futures = {k: pool.submit(labs.grade_notebook, zip_path, nb_, t, cell_timeout=c)
+                   for k, (nb_, t, c) in jobs.items()}
+        return {k: f.result() for k, f in futures.items()}
+
+
+def _max_points(lab0_build):
+    return labs.question_max_points(lab0_build["autograder"])
+
+
+# ------------------------------------------------------------------------------------------ Lab 0 grading
+def test_source_scores_full_marks(lab0_grades, lab0_build):
+    r = lab0_grades["source"]
+    assert r.status == "ok", r.message
+    assert r.scores == {q: (m, m) for q, m in _max_points(lab0_build).items()}
+    assert set(r.scores) == {"q1", "q2", "q3", "q4", "q5"}
+
+
+def test_student_notebook_scores_zero_everywhere(lab0_grades, lab0_build):
+    r = lab0_grades["student"]
+    assert r.status == "ok", r.message  # its cells raise (functions return None); grading goes on
+    assert r.points() == {q: 0.0 for q in _max_points(lab0_build)}
+
+
+def test_wrong_submissions_lose_exactly_the_intended_points(lab0_grades):
+    r = lab0_grades["wrong"]
+    assert r.status == "ok", r.message
+    assert r.points() == EXPECTED_WRONG
+
+
+def test_endless_printing_cell_is_interrupted_and_the_rest_graded(lab0_grades, lab0_build):
+    r = lab0_grades["prints_forever"]
+    assert r.status == "ok", r.message
+    assert r.points() == {q: m for q, m in _max_points(lab0_build).items()}
+
+
+def test_endless_loop_in_a_graded_function_still_gets_a_score(lab0_grades, lab0_build):
+    r = lab0_grades["looping_function"]
+    assert r.status == "timeout"
+    assert r.points() == {q: 0.0 for q in _max_points(lab0_build)}
+
+
+# ------------------------------------------------------------------------------------------ committed files
+def _solution_lines(source_nb) -> set[str]:
+    """Lines of the source's solution blocks that appear nowhere else in it (prompts quote some code)."""
+    lines, inside, outside = set(), False, []
+    for cell in source_nb.cells:
+        if cell.cell_type != "code":
+            outside.append(cell.source)
+            continue
+        for line in cell.source.split("\n"):
+            s = line.strip()
+            if s == "# BEGIN SOLUTION":
+                inside = True
+            elif s == "# END SOLUTION":
+                inside = False
+            elif inside and len(s) > 12:
+                lines.add(s)
+            else:
+                outside.append(line)
+    rest = "\n".join(outside)
+    return {s for s in lines if s not in rest}
+
+
+def _hidden_tests(source_nb) -> list[tuple[str, str]]:
+    """(function name, first assertion message) of each hidden test cell of the source."""
+    out = []
+    for cell in source_nb.cells:
+        if cell.cell_type == "code" and re.search(r"BEGIN TEST CONFIG[\s\S]*hidden:\s*true", cell.source):
+            tree = ast.parse(cell.source)
+            fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
+            msgs = [ast.unparse(n.msg) for n in ast.walk(fn) if isinstance(n, ast.Assert) and n.msg is not None]
+            raises = [ast.unparse(n.exc) for n in ast.walk(fn) if isinstance(n, ast.Raise) and n.exc is not None]
+            out.append((fn.name, (msgs + raises)[0]))
+    return out
+
+
+def _student_texts(lab_dir_or_build):
+    if isinstance(lab_dir_or_build, dict):
+        nb_path, tests = lab_dir_or_build["student"], lab_dir_or_build["tests"]
+    else:
+        nb_path, tests = lab_dir_or_build / "warmup.ipynb", lab_dir_or_build / "tests"
+    texts = {nb_path.name: nb_path.read_text(encoding="utf-8")}
+    texts.update({f"tests/{p.name}": p.read_text(encoding="utf-8") for p in sorted(tests.glob("*.py"))})
+    return texts
+
+
+def test_committed_student_files_equal_a_fresh_build(lab0_build):
+    committed, fresh = _student_texts(LAB0), _student_texts(lab0_build)
+    assert sorted(committed) == sorted(fresh)
+    for name in fresh:
+        assert committed[name] == fresh[name], f"labs/00_warmup/{name} is stale: run `make labs`"
+
+
+def test_student_files_hold_no_solution_and_no_hidden_test():
+    src = nbformat.read(labs.find_lab(LAB0).source, as_version=4)
+    solutions, hidden = _solution_lines(src), _hidden_tests(src)
+    assert len(solutions) > 20 and len(hidden) >= 8  # the source really has them
+    for name, text in _student_texts(LAB0).items():
+        leaked = [s for s in solutions if s in text]
+        assert not leaked, f"{name} contains solution code: {leaked[:3]}"
+        for fn, msg in hidden:
+            assert fn not in text, f"{name} contains the hidden test {fn}"
+            assert msg[2:40] not in text, f"{name} contains text of the hidden test {fn}"
+    nb = json.loads((LAB0 / "warmup.ipynb").read_text(encoding="utf-8"))
+    assert all(c.get("outputs", []) == [] for c in nb["cells"])
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+def test_student_notebook_is_ready_for_students():
+    nb = nbformat.read(LAB0 / "warmup.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    assert 'grader = otter.Notebook("warmup.ipynb")' in code[0]
+    for q in ["q1", "q2", "q3", "q4", "q5"]:
+        assert f'grader.check("{q}")' in code
+    assert "grader.check_all()" in code
+    assert sum(c.count("# YOUR CODE HERE") for c in code) == 8  # 6 functions + 2 optional helpers
+    assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("# Lab 0")
+
+
+def test_public_test_failure_names_input_expected_and_got(tmp_path):
+    """What a student sees from grader.check: the input tried, the expected and the actual value."""
+    from otter.test_files import ExceptionTestFile
+
+    tf = ExceptionTestFile.from_file(str(LAB0 / "tests" / "q5.py"))
+    tf.run({"perplexity": lambda model, sentence: 5.0})
+    msg = tf.summary()
+    assert "['a', 'b', 'd']" in msg and "should be 4.0" in msg and "got 5.0" in msg
+
+
+# ------------------------------------------------------------------------------------------ helpers
+def test_find_and_list_labs():
+    lab = labs.find_lab(LAB0)
+    assert lab.source == LAB0 / "source" / "warmup.ipynb"
+    assert lab.student == LAB0 / "warmup.ipynb"
+    assert lab.autograder_zip == LAB0 / "dist" / "autograder.zip"
+    assert LAB0 in [x.dir for x in labs.list_labs()]
+
+
+def test_find_lab_bad_input(tmp_path):
+    with pytest.raises(ValueError, match="lab_dir"):
+        labs.find_lab(tmp_path / "missing")
+    with pytest.raises(ValueError, match="exactly one source notebook"):
+        labs.find_lab(tmp_path)
+    with pytest.raises(TypeError, match="lab_dir"):
+        labs.find_lab(3)
+    with pytest.raises(ValueError, match="root"):
+        labs.list_labs(tmp_path / "missing")
+
+
+def test_normalize_notebook_is_stable():
+    nb = {"cells": [{"cell_type": "code", "id": "x7", "source": ["a = 1\n", "b"], "execution_count": 4,
+                     "metadata": {"execution": {"t": 1}, "tags": ["t"]}, "outputs": [{"output_type": "stream"}]}],
+          "metadata": {"language_info": {"name": "python", "version": "3.11.9"}}}
+    out = labs.normalize_notebook(nb)
+    cell = out["cells"][0]
+    assert cell["id"] == "cell-00" and cell["outputs"] == [] and cell["execution_count"] is None
+    assert cell["metadata"] == {"tags": ["t"]} and cell["source"] == "a = 1\nb"
+    assert out["metadata"]["language_info"] == {"name": "python"}
+    with pytest.raises(TypeError, match="nb"):
+        labs.normalize_notebook({"cells": None})
+
+
+def test_replace_function():
+    src = "import math\n\n@dec\ndef f(x):\n    return x\n\ndef g():\n    pass\n"
+    out = labs.replace_function(src, "f", "def f(x):\n    return 2 * x")
+    assert out == "import math\n\ndef f(x):\n    return 2 * x\n\ndef g():\n    pass\n"
+    with pytest.raises(ValueError, match="no top-level function 'h'"):
+        labs.replace_function(src, "h", "def h(): pass")
+    with pytest.raises(ValueError, match="not valid Python"):
+        labs.replace_function("def (", "f", "")
+    with pytest.raises(TypeError, match="name"):
+        labs.replace_function(src, None, "")
+
+
+def test_make_variant(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def f():\n    return 1\n\nx = f()"),
+                                         nbformat.v4.new_code_cell("def g():\n    return 2")])
+    src = tmp_path / "nb.ipynb"
+    nbformat.write(nb, src)
+    out = labs.make_variant(src, tmp_path / "v.ipynb", {"f": "def f():\n    return 3"}, metadata={"otter": {"a": 1}})
+    got = nbformat.read(out, as_version=4)
+    assert got.cells[0].source == "def f():\n    return 3\n\nx = f()"
+    assert got.cells[1].source == "def g():\n    return 2" and got.metadata.otter == {"a": 1}
+    with pytest.raises(ValueError, match="exactly one code cell"):
+        labs.make_variant(src, tmp_path / "w.ipynb", {"h": "def h(): pass"})
+    with pytest.raises(ValueError, match="notebook_path"):
+        labs.make_variant(tmp_path / "missing.ipynb", tmp_path / "w.ipynb", {})
+    with pytest.raises(TypeError, match="replacements"):
+        labs.make_variant(src, tmp_path / "w.ipynb", ["f"])
+
+
+def test_make_submission_uses_the_source_with_otter_metadata(tmp_path):
+    out = labs.make_submission(LAB0, tmp_path / "s.ipynb", {"perplexity": WRONG_Q5_OFF_BY_ONE})
+    nb = nbformat.read(out, as_version=4)
+    assert nb.metadata.otter["assignment_name"] == "00_warmup"
+    assert any("len(sentence) + 1" in c.source for c in nb.cells)
+
+
+def test_question_max_points(lab0_build, tmp_path):
+    assert _max_points(lab0_build) == {"q1": 5.0, "q2": 4.0, "q3": 5.0, "q4": 2.0, "q5": 4.0}
+    bad = tmp_path / "x.zip"
+    bad.write_text("not a zip")
+    with pytest.raises(ValueError, match="autograder"):
+        labs.question_max_points(bad)
+
+
+def test_grade_notebook_bad_input(lab0_build, tmp_path):
+    zip_path = lab0_build["autograder"]
+    with pytest.raises(ValueError, match="notebook_path"):
+        labs.grade_notebook(zip_path, tmp_path / "missing.ipynb")
+    (tmp_path / "a.txt").write_text("x")
+    with pytest.raises(ValueError, match="ipynb"):
+        labs.grade_notebook(zip_path, tmp_path / "a.txt")
+    with pytest.raises(ValueError, match="timeout"):
+        labs.grade_notebook(zip_path, LAB0 / "warmup.ipynb", timeout=0)
+    with pytest.raises(TypeError, match="timeout"):
+        labs.grade_notebook(zip_path, LAB0 / "warmup.ipynb", timeout="10")
+    with pytest.raises(ValueError, match="lab_or_autograder"):
+        labs.grade_notebook(tmp_path / "nothing", LAB0 / "warmup.ipynb")
+
+
+def test_grade_submissions_writes_csv_and_survives_a_broken_file(lab0_build, tmp_path, monkeypatch):
+    """The batch grades every notebook into the CSV; a file that is not a notebook scores 0 (status error)."""
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "broken.ipynb").write_text("{ this is not json")
+    lab = tmp_path / "00_copy"
+    (lab / "source").mkdir(parents=True)
+    (lab / "dist").mkdir()
+    (lab / "source" / "warmup.ipynb").write_text("{}")
+    (lab / "dist" / "autograder.zip").write_bytes(lab0_build["autograder"].read_bytes())
+    results = labs.grade_submissions(lab, subs, tmp_path / "grades.csv", timeout=60)
+    assert [r.status for r in results] == ["error"]
+    rows = (tmp_path / "grades.csv").read_text().splitlines()
+    assert rows[0] == "submission,question,points,max_points,total,status"
+    assert rows[1:] == [f"broken.ipynb,{q},0,{m:g},0,error" for q, m in sorted(_max_points(lab0_build).items())]
+    with pytest.raises(ValueError, match="submissions_dir"):
+        labs.grade_submissions(lab, tmp_path / "none", tmp_path / "g.csv")
+    with pytest.raises(ValueError, match="no .ipynb"):
+        labs.grade_submissions(lab, tmp_path / "00_copy" / "dist", tmp_path / "g.csv")
+
+
+def test_write_grades_csv_bad_input(tmp_path):
+    with pytest.raises(TypeError, match="GradeResult"):
+        labs.write_grades_csv([{"q1": 1}], tmp_path / "g.csv")
+    with pytest.raises(TypeError, match="out_csv"):
+        labs.write_grades_csv([], None)
