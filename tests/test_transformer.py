@@ -249,3 +249,24 @@ def test_generate_and_attention_maps():
         model.generate(start, 1, top_k=0)
     with pytest.raises(ValueError, match="one sequence"):
         model.attention_maps(torch.zeros(2, 3, dtype=torch.long))
+
+
+# ------------------------------------------------------------------------------------- GPU benchmark script
+def test_gpu_benchmark_smoke_run_writes_the_json(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "transformer_gpu.py"
+    spec = importlib.util.spec_from_file_location("transformer_gpu", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = tmp_path / "gpu.json"
+    module.main(["--smoke", "--out", str(out)])
+    result = json.loads(out.read_text())
+    assert result["smoke"] is True and result["peak_bf16_tflops"] > 0
+    for part in ("char", "gpt2_small"):
+        assert result[part]["tokens_per_s"] > 0 and 0 < result[part]["mfu"]
+    assert result["char"]["steps"] == 20 and math.isfinite(result["char"]["val_loss"])
+    assert result["gpt2_small"]["flops_per_token"] > 6 * result["gpt2_small"]["parameters"] * 0.5
+    assert 1 < result["ptb"]["test_perplexity"] < 1e5

@@ -26,6 +26,7 @@ __all__ = [
     "get_batch",
     "WarmupCosine",
     "configure_optimizer",
+    "autocast",
     "evaluate",
     "TrainConfig",
     "save_checkpoint",
@@ -139,7 +140,8 @@ def configure_optimizer(model: nn.Module, *, lr: float, weight_decay: float = 0.
 
 
 # --------------------------------------------------------------------------------------------- evaluation
-def _autocast(device: str, dtype: str | None):
+def autocast(device: str, dtype: str | None):
+    """``torch.autocast`` for ``dtype`` ``"bf16"``/``"fp16"`` on ``device``'s type; a no-op context for ``None``."""
     if dtype is None:
         return nullcontext()
     return torch.autocast(device_type=torch.device(device).type, dtype={"bf16": torch.bfloat16,
@@ -171,7 +173,7 @@ def evaluate(model: nn.Module, data: torch.Tensor, context_length: int, *, batch
     try:
         for i in range(0, n_windows, batch_size):
             x, y = inputs[i:i + batch_size].to(device), targets[i:i + batch_size].to(device)
-            with _autocast(str(device), dtype):
+            with autocast(str(device), dtype):
                 _, loss = model(x, y)
             total += loss.item() * x.numel()
     finally:
@@ -349,7 +351,7 @@ def train(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor | N
     step = start
     for step in range(start, c.max_steps):
         x, y = get_batch(train_data, c.batch_size, c.context_length, generator=generator, device=c.device)
-        with _autocast(c.device, c.dtype):
+        with autocast(c.device, c.dtype):
             _, loss = step_fn(x, y)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
