@@ -1,0 +1,174 @@
+"""Lab 1 (n-gram language models): build, grading with hidden tests, plausible wrong answers.
+
+Uses the pipeline of lmbook.labs and the generic helpers of test_labs.py. Each notebook is graded once per session
+(10-20 s each under ``otter run``), two at a time; the tests read the results.
+"""
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import nbformat
+import pytest
+from test_labs import _hidden_tests, _solution_lines
+
+from lmbook import labs
+
+LAB1 = labs.LABS_ROOT / "01_ngrams"
+NOTEBOOK = "ngrams.ipynb"
+MAX_POINTS = {"q1": 4.0, "q2": 4.0, "q3": 4.0, "q4": 4.0, "q5": 4.0}
+
+# Plausible wrong answers, each replacing one solution function of the source.
+# q1: pads the right end with n-1 </s> as well (nltk's pad_both_ends): bigrams are unchanged, so the public test
+#     passes; the hidden trigram-padding and unigram (no </s> at all for n = 1) tests fail -> loses 2.
+WRONG_Q1_PADS_BOTH_ENDS = '''
+def count_ngrams(sentences, n):
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError("n must be an int")
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    if not isinstance(sentences, list):
+        raise TypeError("sentences must be a list")
+    counts = Counter()
+    for sentence in sentences:
+        if not isinstance(sentence, (list, tuple)):
+            raise TypeError("each sentence must be a list of tokens")
+        padded = [BOS] * (n - 1) + list(sentence) + [EOS] * (n - 1)
+        for i in range(len(padded) - n + 1):
+            counts[tuple(padded[i:i + n])] += 1
+    return counts
+'''
+# q2: forgets k|V| in the denominator: every value test fails, the bad-input test passes -> loses 3.
+WRONG_Q2_FORGETS_V = '''
+def add_k_prob(counts, context, word, k, vocab_size):
+    if not isinstance(context, tuple):
+        raise TypeError("context must be a tuple")
+    n = len(next(iter(counts)))
+    if len(context) != n - 1:
+        raise ValueError("context has the wrong length")
+    if not k > 0:
+        raise ValueError("k must be > 0")
+    c_hw = counts.get(context + (word,), 0)
+    c_h = sum(c for gram, c in counts.items() if gram[:-1] == context)
+    return (c_hw + k) / (c_h + k)
+'''
+# q3: token counts instead of distinct types (the unigram estimate, not the continuation one): the public test and
+#     the "francisco" test fail; zero counts, unseen words and bad input still pass -> loses 2.
+WRONG_Q3_TOKEN_COUNTS = '''
+def continuation_prob(bigram_counts, word):
+    if not isinstance(word, str):
+        raise TypeError("word must be a string")
+    total = sum(c for c in bigram_counts.values() if c > 0)
+    if total == 0:
+        raise ValueError("no bigrams")
+    return sum(c for (v, w), c in bigram_counts.items() if w == word and c > 0) / total
+'''
+# q4: forgets to predict the end symbol: the public test, the hidden context/</s> test and the -inf-at-</s> test
+#     fail; the bad-input test passes -> loses 3.
+WRONG_Q4_NO_END_SYMBOL = '''
+def sentence_logprobs(prob, sentence, n, base=2):
+    if not isinstance(sentence, (list, tuple)):
+        raise TypeError("sentence must be a list")
+    if n < 1:
+        raise ValueError("n must be >= 1")
+    if not (isinstance(base, (int, float)) and base > 0 and base != 1):
+        raise ValueError("bad base")
+    padded = [BOS] * (n - 1) + list(sentence)
+    out = []
+    for t in range(n - 1, len(padded)):
+        p = prob(padded[t], tuple(padded[t - n + 1:t]))
+        out.append(math.log(p, base) if p > 0 else -math.inf)
+    return out
+'''
+# q5: exponentiates with e whatever the base of the logarithms: the public test (natural logs) passes, the hidden
+#     log-base test fails -> loses 1.
+WRONG_Q5_IGNORES_BASE = '''
+def perplexity(logprobs, base=2):
+    if not isinstance(logprobs, (list, tuple)) or len(logprobs) == 0:
+        raise ValueError("logprobs must be a non-empty list")
+    if not (isinstance(base, (int, float)) and base > 0 and base != 1):
+        raise ValueError("bad base")
+    if any(lp > 0 for lp in logprobs):
+        raise ValueError("positive log-probability")
+    if any(lp == -math.inf for lp in logprobs):
+        return math.inf
+    return math.exp(-sum(logprobs) / len(logprobs))
+'''
+WRONG = {"count_ngrams": WRONG_Q1_PADS_BOTH_ENDS, "add_k_prob": WRONG_Q2_FORGETS_V,
+         "continuation_prob": WRONG_Q3_TOKEN_COUNTS, "sentence_logprobs": WRONG_Q4_NO_END_SYMBOL,
+         "perplexity": WRONG_Q5_IGNORES_BASE}
+EXPECTED_WRONG = {"q1": 2.0, "q2": 1.0, "q3": 2.0, "q4": 1.0, "q5": 3.0}
+
+
+@pytest.fixture(scope="session")
+def lab1_build(tmp_path_factory):
+    """A fresh build of Lab 1 in a private folder (xdist workers never share it)."""
+    return labs.build_lab(LAB1, out_dir=tmp_path_factory.mktemp("lab1_build"), run_tests=False)
+
+
+@pytest.fixture(scope="session")
+def lab1_grades(lab1_build, tmp_path_factory):
+    d = tmp_path_factory.mktemp("lab1_subs")
+    jobs = {
+        "source": labs.make_submission(LAB1, d / "source.ipynb"),
+        "student": LAB1 / NOTEBOOK,
+        "wrong": labs.make_submission(LAB1, d / "wrong.ipynb", WRONG),
+    }
+    with ThreadPoolExecutor(2) as pool:
+        futures = {k: pool.submit(labs.grade_notebook, lab1_build["autograder"], nb, 300) for k, nb in jobs.items()}
+        return {k: f.result() for k, f in futures.items()}
+
+
+def test_question_points(lab1_build):
+    assert labs.question_max_points(lab1_build["autograder"]) == MAX_POINTS
+
+
+def test_source_scores_full_marks(lab1_grades):
+    r = lab1_grades["source"]
+    assert r.status == "ok", r.message
+    assert r.scores == {q: (m, m) for q, m in MAX_POINTS.items()}
+
+
+def test_student_notebook_scores_zero(lab1_grades):
+    r = lab1_grades["student"]
+    assert r.status == "ok", r.message
+    assert r.points() == {q: 0.0 for q in MAX_POINTS}
+
+
+def test_plausible_wrong_answers_lose_exactly_the_intended_points(lab1_grades):
+    r = lab1_grades["wrong"]
+    assert r.status == "ok", r.message
+    assert r.points() == EXPECTED_WRONG
+
+
+def _student_texts(folder_nb, folder_tests):
+    texts = {NOTEBOOK: folder_nb.read_text(encoding="utf-8")}
+    texts.update({f"tests/{p.name}": p.read_text(encoding="utf-8") for p in sorted(folder_tests.glob("*.py"))})
+    return texts
+
+
+def test_committed_student_files_equal_a_fresh_build(lab1_build):
+    committed = _student_texts(LAB1 / NOTEBOOK, LAB1 / "tests")
+    fresh = _student_texts(lab1_build["student"], lab1_build["tests"])
+    assert sorted(committed) == sorted(fresh)
+    for name in fresh:
+        assert committed[name] == fresh[name], f"labs/01_ngrams/{name} is stale: run `make labs`"
+
+
+def test_student_files_hold_no_solution_and_no_hidden_test():
+    src = nbformat.read(labs.find_lab(LAB1).source, as_version=4)
+    solutions, hidden = _solution_lines(src), _hidden_tests(src)
+    assert len(solutions) > 20 and len(hidden) == 15  # the source really has them
+    for name, text in _student_texts(LAB1 / NOTEBOOK, LAB1 / "tests").items():
+        leaked = [s for s in solutions if s in text]
+        assert not leaked, f"{name} contains solution code: {leaked[:3]}"
+        for fn, msg in hidden:
+            assert fn not in text, f"{name} contains the hidden test {fn}"
+            assert msg[2:40] not in text, f"{name} contains text of the hidden test {fn}"
+    nb = json.loads((LAB1 / NOTEBOOK).read_text(encoding="utf-8"))
+    assert all(c.get("outputs", []) == [] for c in nb["cells"])
+    code = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"]
+    assert f'grader = otter.Notebook("{NOTEBOOK}")' in code[0]
+    for q in MAX_POINTS:
+        assert f'grader.check("{q}")' in code
+    assert sum("# YOUR CODE HERE" in c for c in code) == 5
