@@ -130,6 +130,15 @@ def test_smoothed_models_give_every_word_probability(corpus):
     assert mle.perplexity([["d", "a", "a", "a", "a", "a", "a", "a", "a", "a"]]) == math.inf  # unseen trigrams
 
 
+def test_build_tunes_add_k_on_heldout(corpus):
+    train, heldout, vocab = corpus
+    counts = ng.count_ngrams(train, vocab, 2)
+    best = ng.build("add_k", 2, counts, heldout=heldout)
+    assert best.k in ng.ADD_K_GRID
+    assert best.perplexity(heldout) == min(ng.AddK(2, k=k).fit(counts).perplexity(heldout) for k in ng.ADD_K_GRID)
+    assert isinstance(ng.build("kn_modified_interpolated", 2, counts), ng.ModifiedKneserNey)
+
+
 def test_interpolation_weights_fitted_on_heldout_beat_default(corpus):
     train, heldout, vocab = corpus
     default = ng.Interpolated(3).fit(train, vocab)
@@ -301,6 +310,14 @@ def test_bad_input_raises_clear_errors(corpus):
         ng.Interpolated(2, lambdas=[0.5])
     with pytest.raises(ValueError, match="discount"):
         ng.KneserNey(2, discount=1.5)
+    with pytest.raises(ValueError, match="heldout"):
+        ng.KneserNey(2).fit(train, vocab, heldout=train)
+    with pytest.raises(ValueError, match="method"):
+        ng.build("witten_bell", 2, ng.count_ngrams(train, vocab, 2))
+    with pytest.raises(ValueError, match="heldout"):
+        ng.build("add_k", 2, ng.count_ngrams(train, vocab, 2))
+    with pytest.raises(TypeError, match="context"):
+        ng.Laplace(2).fit(train, vocab).generate(context="a b")
 
 
 def test_unknown_token_policy():

@@ -42,6 +42,7 @@ __all__ = [
     "ModifiedKneserNey",
     "kn_discounts",
     "METHODS",
+    "ADD_K_GRID",
     "build",
 ]
 
@@ -341,8 +342,15 @@ class NgramLM:
         return f"{type(self).__name__}(order={self.order})"
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data: object, vocab: Vocabulary | None = None, **kwargs) -> "NgramLM":
-        """Fit on an :class:`NgramCounts` (of order >= self.order) or on sentences of ids/tokens plus ``vocab``."""
+    tunes_on_heldout = False  # whether fit() accepts held-out sentences to tune hyper-parameters
+
+    def fit(self, data: object, vocab: Vocabulary | None = None, *, heldout: object = None) -> "NgramLM":
+        """Fit on an :class:`NgramCounts` (of order >= self.order) or on sentences of ids/tokens plus ``vocab``.
+
+        ``heldout`` (sentences) is only for estimators that tune something on held-out data (:class:`Interpolated`).
+        """
+        if heldout is not None and not self.tunes_on_heldout:
+            raise ValueError(f"heldout: {type(self).__name__} tunes nothing on held-out data; leave it out")
         if isinstance(data, NgramCounts):
             if vocab is not None and vocab is not data.vocab:
                 raise ValueError("vocab must be left out (or be counts.vocab) when fitting on NgramCounts")
@@ -355,7 +363,10 @@ class NgramLM:
             counts = count_ngrams(data, vocab, self.order)
         self.counts_ = counts
         self.vocab = counts.vocab
-        self._fit(counts, **kwargs)
+        if self.tunes_on_heldout:
+            self._fit(counts, heldout=heldout)
+        else:
+            self._fit(counts)
         return self
 
     def _check_fitted(self) -> NgramCounts:
@@ -483,10 +494,10 @@ class NgramLM:
         if isinstance(temperature, bool) or not isinstance(temperature, Real) or not temperature >= 0:
             raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
         self._check_fitted()
-        rng = np.random.default_rng(seed)
-        history = list(context) if context is not None else [self.vocab.bos]
         if isinstance(context, str):
             raise TypeError("context must be a sequence of tokens, got a string (split it first)")
+        rng = np.random.default_rng(seed)
+        history = list(context) if context is not None else [self.vocab.bos]
         out: list[str] = []
         for _ in range(max_tokens):
             p = self.distribution(history)
@@ -606,6 +617,8 @@ class Interpolated(NgramLM):
     a history that was never seen leaves p_m = p_{m-1}. ``fit(..., heldout=sentences)`` chooses the lambdas that
     maximise the held-out likelihood (never the test set!); without held-out data every lambda is 0.5.
     """
+
+    tunes_on_heldout = True
 
     def __init__(self, order: int, lambdas: Sequence[float] | None = None):
         super().__init__(order)
