@@ -1,0 +1,165 @@
+"""Lab 5 (attention and positional encodings): the source scores full marks, the student notebook 0, plausible
+wrong answers lose exactly the points of the tests written to catch them, and the committed student files are a
+fresh build without solutions or hidden tests. Uses the helpers of lmbook.labs (see tests/test_labs.py)."""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import nbformat
+import pytest
+
+from lmbook import labs
+
+LAB5 = labs.LABS_ROOT / "05_transformers"
+QUESTIONS = {"q1": 5.0, "q2": 5.0, "q3": 4.0}
+
+# Wrong answer A: the mask applied with nn.MultiheadAttention's convention (True = blocked) and an encoding that
+# assumes an even width (cos written into every odd column with the full angle table).
+WRONG_MASK_CONVENTION = '''
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    if causal:
+        allowed = torch.ones(q.size(-2), k.size(-2), dtype=torch.bool).tril()
+        scores = scores.masked_fill(~allowed, float("-inf"))
+    if mask is not None:
+        scores = scores.masked_fill(mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+'''
+WRONG_EVEN_ONLY_ENCODING = '''
+def sinusoidal_encoding(max_len, d_model):
+    if max_len < 1 or d_model < 1:
+        raise ValueError("max_len and d_model must be at least 1")
+    position = torch.arange(max_len, dtype=torch.float64)[:, None]
+    angle = position / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    pe = torch.zeros(max_len, d_model, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(angle)
+    pe[:, 1::2] = torch.cos(angle)
+    return pe.float()
+'''
+# Wrong answer B: multi-head attention whose heads divide by sqrt(d_model) instead of sqrt(d_k), and a causal mask
+# made by multiplying the scores by 0 instead of setting them to -inf (future positions still get weight).
+WRONG_MHA_SCALE = '''
+def multi_head_attention(x, w_qkv, b_qkv, w_out, b_out, num_heads, mask=None, causal=False):
+    B, T, d_model = x.shape
+    if d_model % num_heads:
+        raise ValueError("d_model must be divisible by num_heads")
+    d_k = d_model // num_heads
+    q, k, v = (x @ w_qkv.T + b_qkv).split(d_model, dim=-1)
+    q, k, v = (t.view(B, T, num_heads, d_k).transpose(1, 2) for t in (q, k, v))
+    q = q * math.sqrt(d_k) / math.sqrt(d_model)
+    heads = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal)
+    return heads.transpose(1, 2).reshape(B, T, d_model) @ w_out.T + b_out
+'''
+WRONG_ZERO_MASK = '''
+def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+    if causal:
+        scores = scores * torch.ones(q.size(-2), k.size(-2), dtype=scores.dtype).tril()
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    return torch.softmax(scores, dim=-1) @ v
+'''
+# A: q1 loses the padding-mask test (1); q2 loses its padding-mask test, which builds on question 1 (1);
+# q3 loses the odd-width test (1).
+EXPECTED_A = {"q1": 4.0, "q2": 4.0, "q3": 3.0}
+# B (both mistakes): q1's causal tests fail (public causal, odd sizes with causal, padding + causal, leakage) and
+# only the unmasked parity test passes (1); q2 fails every test with more than one head and the causal one,
+# keeping only the single-head test (1); q3 keeps full marks.
+EXPECTED_B = {"q1": 1.0, "q2": 1.0, "q3": 4.0}
+
+
+@pytest.fixture(scope="session")
+def lab5_build(tmp_path_factory):
+    return labs.build_lab(LAB5, out_dir=tmp_path_factory.mktemp("lab5_build"), run_tests=False)
+
+
+@pytest.fixture(scope="session")
+def lab5_grades(lab5_build, tmp_path_factory):
+    d = tmp_path_factory.mktemp("lab5_subs")
+    zip_path = lab5_build["autograder"]
+    jobs = {
+        "source": labs.make_submission(LAB5, d / "source.ipynb"),
+        "student": LAB5 / "transformers.ipynb",
+        "wrong_a": labs.make_submission(LAB5, d / "wrong_a.ipynb", {
+            "scaled_dot_product_attention": WRONG_MASK_CONVENTION, "sinusoidal_encoding": WRONG_EVEN_ONLY_ENCODING}),
+        "wrong_b": labs.make_submission(LAB5, d / "wrong_b.ipynb", {
+            "scaled_dot_product_attention": WRONG_ZERO_MASK, "multi_head_attention": WRONG_MHA_SCALE}),
+    }
+    with ThreadPoolExecutor(2) as pool:
+        futures = {k: pool.submit(labs.grade_notebook, zip_path, nb, 300) for k, nb in jobs.items()}
+        return {k: f.result() for k, f in futures.items()}
+
+
+def test_max_points(lab5_build):
+    assert labs.question_max_points(lab5_build["autograder"]) == QUESTIONS
+
+
+def test_source_scores_full_marks(lab5_grades):
+    r = lab5_grades["source"]
+    assert r.status == "ok", r.message
+    assert r.points() == QUESTIONS
+
+
+def test_student_notebook_scores_zero(lab5_grades):
+    r = lab5_grades["student"]
+    assert r.status == "ok", r.message
+    assert r.points() == {q: 0.0 for q in QUESTIONS}
+
+
+def test_inverted_mask_and_even_only_encoding_lose_the_intended_points(lab5_grades):
+    r = lab5_grades["wrong_a"]
+    assert r.status == "ok", r.message
+    assert r.points() == EXPECTED_A
+
+
+def test_zero_mask_and_wrong_head_scale_lose_the_intended_points(lab5_grades):
+    r = lab5_grades["wrong_b"]
+    assert r.status == "ok", r.message
+    assert r.points() == EXPECTED_B
+
+
+# ------------------------------------------------------------------------------------------ committed files
+def _student_texts(nb_path, tests_dir) -> dict[str, str]:
+    texts = {nb_path.name: nb_path.read_text(encoding="utf-8")}
+    texts.update({f"tests/{p.name}": p.read_text(encoding="utf-8") for p in sorted(tests_dir.glob("*.py"))})
+    return texts
+
+
+def test_committed_student_files_equal_a_fresh_build(lab5_build):
+    committed = _student_texts(LAB5 / "transformers.ipynb", LAB5 / "tests")
+    fresh = _student_texts(lab5_build["student"], lab5_build["tests"])
+    assert sorted(committed) == sorted(fresh)
+    for name in fresh:
+        assert committed[name] == fresh[name], f"labs/05_transformers/{name} is stale: run `make labs`"
+
+
+def test_student_files_hold_no_solution_and_no_hidden_test():
+    src = nbformat.read(labs.find_lab(LAB5).source, as_version=4)
+    solution_lines, inside, hidden = set(), False, []
+    for cell in src.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.split("\n"):
+            s = line.strip()
+            if s in ("# BEGIN SOLUTION", "# END SOLUTION"):
+                inside = s == "# BEGIN SOLUTION"
+            elif inside and len(s) > 25:
+                solution_lines.add(s)
+        if re.search(r"BEGIN TEST CONFIG[\s\S]*hidden:\s*true", cell.source):
+            tree = ast.parse(cell.source)
+            hidden.append(next(n.name for n in tree.body if isinstance(n, ast.FunctionDef)))
+    assert len(solution_lines) > 10 and len(hidden) == 8
+    for name, text in _student_texts(LAB5 / "transformers.ipynb", LAB5 / "tests").items():
+        leaked = [s for s in solution_lines if s in text]
+        assert not leaked, f"{name} contains solution code: {leaked[:3]}"
+        for fn in hidden:
+            assert fn not in text, f"{name} contains the hidden test {fn}"
+    nb = json.loads((LAB5 / "transformers.ipynb").read_text(encoding="utf-8"))
+    assert all(c.get("outputs", []) == [] for c in nb["cells"] if c["cell_type"] == "code")
+    code = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"]
+    assert 'grader = otter.Notebook("transformers.ipynb")' in code[0]
+    assert all(f'grader.check("{q}")' in code for q in QUESTIONS)
+    assert sum(c.count("# YOUR CODE HERE") for c in code) == 3
