@@ -100,6 +100,32 @@ def test_viterbi_trellis_backpointers():
         H.backtrace(delta, back[:2])
 
 
+def test_viterbi_batch_equals_one_at_a_time():
+    rng = np.random.default_rng(21)
+    model = H.HMM.random(4, 5, rng)
+    seqs = [rng.integers(0, 5, size=int(n)) for n in rng.integers(1, 12, size=9)]
+    seqs.append(np.zeros(6, dtype=int))  # a repeated symbol and a length tie
+    emits = [model.emission_scores(x) for x in seqs]
+    for batch_size in (1, 3, 256):
+        got = H.viterbi_batch(model.log_startprob, model.log_transmat, emits, batch_size=batch_size)
+        assert len(got) == len(seqs)
+        for (path, score), x in zip(got, seqs):
+            ref_path, ref_score = H.viterbi(model, x)
+            np.testing.assert_array_equal(path, ref_path)
+            assert score == ref_score
+    uniform = H.HMM(np.full(2, 0.5), np.full((2, 2), 0.5), np.full((2, 2), 0.5))  # every path ties
+    (path, _), = H.viterbi_batch(uniform.log_startprob, uniform.log_transmat, [uniform.emission_scores([0, 1, 0])])
+    np.testing.assert_array_equal(path, H.viterbi(uniform, [0, 1, 0])[0])
+    with pytest.raises(ValueError, match="at least one"):
+        H.viterbi_batch(model.log_startprob, model.log_transmat, [])
+    with pytest.raises(ValueError, match="log_emit"):
+        H.viterbi_batch(model.log_startprob, model.log_transmat, [np.zeros((3, 2))])
+    with pytest.raises(TypeError, match="log_emits"):
+        H.viterbi_batch(model.log_startprob, model.log_transmat, np.zeros((3, 4)))
+    with pytest.raises(ValueError, match="batch_size"):
+        H.viterbi_batch(model.log_startprob, model.log_transmat, emits, batch_size=0)
+
+
 def _nltk_tagger(model: H.HMM):
     from nltk.probability import DictionaryConditionalProbDist, DictionaryProbDist
     from nltk.tag.hmm import HiddenMarkovModelTagger
@@ -277,6 +303,9 @@ def test_tagger_fits_probabilities_and_tags_training_data():
     assert tagger.lambdas.sum() == pytest.approx(1.0)
     for sent in TOY[:3]:
         assert tagger.tag([w for w, _ in sent]) == [t for _, t in sent]
+    sentences = [[w for w, _ in sent] for sent in TOY] + [["zebras", "bark", "."]]
+    assert tagger.tag_sents(sentences) == [tagger.tag(words) for words in sentences]
+    assert tagger.tag_sents([]) == []
 
 
 def test_tagger_unknown_words_use_suffix_and_shape():

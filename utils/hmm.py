@@ -31,6 +31,7 @@ __all__ = [
     "backward_log",
     "viterbi_trellis",
     "viterbi_log",
+    "viterbi_batch",
     "backtrace",
     "forward",
     "backward",
@@ -171,6 +172,18 @@ def _check_hmm(hmm, name: str = "hmm") -> HMM:
     return hmm
 
 
+def _check_log_emit(log_emit, n_states: int) -> np.ndarray:
+    try:
+        emit = np.asarray(log_emit, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError("log_emit must be an array of real numbers") from error
+    if emit.ndim != 2 or emit.shape[0] == 0 or emit.shape[1] != n_states:
+        raise ValueError(f"log_emit must have shape (T >= 1, {n_states}), got {emit.shape}")
+    if np.isnan(emit).any() or (emit == np.inf).any():
+        raise ValueError("log_emit must hold log probabilities (no NaN or +inf)")
+    return emit
+
+
 def _check_log_inputs(log_start, log_trans, log_emit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     arrays = []
     for name, value, ndim in (("log_start", log_start, 1), ("log_trans", log_trans, 2), ("log_emit", log_emit, 2)):
@@ -273,6 +286,58 @@ def viterbi_log(log_start, log_trans, log_emit) -> tuple[np.ndarray, float]:
     delta, backpointers = viterbi_trellis(log_start, log_trans, log_emit)
     path = backtrace(delta, backpointers)
     return path, float(delta[-1, path[-1]])
+
+
+def viterbi_batch(log_start, log_trans, log_emits, batch_size: int = 64) -> list[tuple[np.ndarray, float]]:
+    """:func:`viterbi_log` for many sequences at once: ``log_emits`` is a list of ``(T_n, S)`` score matrices.
+
+    The sequences are sorted by length and decoded together, vectorised over sequences *and* states, so the
+    Python loop runs once per time step of the longest sequence in each batch of ``batch_size``; the paths
+    (ties included) equal those of :func:`viterbi_log`. Returns ``(path, log_prob)`` per sequence, in order.
+    """
+    if isinstance(log_emits, np.ndarray) or not isinstance(log_emits, Sequence):
+        raise TypeError("log_emits must be a list of (T, S) emission score matrices")
+    if not log_emits:
+        raise ValueError("log_emits must hold at least one sequence")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+    log_start, log_trans, first = _check_log_inputs(log_start, log_trans, log_emits[0])
+    n_states = log_start.shape[0]
+    emits = [first] + [_check_log_emit(e, n_states) for e in log_emits[1:]]
+    lengths = np.array([e.shape[0] for e in emits])
+    order = np.argsort(-lengths, kind="stable")  # longest first: the active sequences are always a prefix
+    log_trans_t = np.ascontiguousarray(log_trans.T)
+    results: list[tuple[np.ndarray, float] | None] = [None] * len(emits)
+    for first in range(0, len(order), batch_size):
+        chosen = order[first:first + batch_size]
+        n_steps = int(lengths[chosen[0]])
+        padded = np.zeros((len(chosen), n_steps, n_states))
+        for row, k in enumerate(chosen):
+            padded[row, :lengths[k]] = emits[k]
+        active = [int(np.sum(lengths[chosen] > t)) for t in range(n_steps)]
+        delta = np.empty_like(padded)
+        backpointers = np.full(padded.shape, -1, dtype=np.int64)
+        delta[:, 0] = log_start + padded[:, 0]
+        for t in range(1, n_steps):
+            n = active[t]
+            scores = log_trans_t[None, :, :] + delta[:n, t - 1, None, :]  # scores[b, j, i]: i -> j
+            best = scores.argmax(axis=2)
+            backpointers[:n, t] = best
+            delta[:n, t] = np.take_along_axis(scores, best[:, :, None], axis=2)[:, :, 0] + padded[:n, t]
+        # Backtrace all sequences together: a sequence joins when t reaches its last step.
+        rows = np.arange(len(chosen))
+        ends = lengths[chosen] - 1
+        paths = np.zeros((len(chosen), n_steps), dtype=np.int64)
+        for t in range(n_steps - 1, -1, -1):
+            n = active[t]
+            starting = rows[:n][ends[:n] == t]
+            paths[starting, t] = delta[starting, t].argmax(axis=1)
+            if t:
+                paths[:n, t - 1] = backpointers[rows[:n], t, paths[:n, t]]
+        for row, k in enumerate(chosen):
+            path = paths[row, :lengths[k]].copy()
+            results[k] = (path, float(delta[row, ends[row], path[-1]]))
+    return results  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------------- HMM wrappers
@@ -603,8 +668,14 @@ class HMMTagger:
         return [self.tags[i] for i in path]
 
     def tag_sents(self, sentences) -> list[list[str]]:
-        """Tag many sentences (each a list of words)."""
-        return [self.tag(words) for words in sentences]
+        """Tag many sentences (each a list of words), decoded together by :func:`viterbi_batch`."""
+        if isinstance(sentences, (str, bytes)) or not isinstance(sentences, Iterable):
+            raise TypeError("sentences must be a list of sentences, each a list of words")
+        scores = [self.emission_scores(words) for words in sentences]
+        if not scores:
+            return []
+        decoded = viterbi_batch(self.log_startprob, self.log_transmat, scores)
+        return [[self.tags[i] for i in path] for path, _ in decoded]
 
 
 class MostFrequentTagger:
