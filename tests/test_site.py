@@ -144,3 +144,35 @@ def test_preface_renders_maths_plots_and_widget(site, server, browser):
     shots = ROOT / "book" / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(shots / "preface.png"))
+
+
+def _toc_pages(caption: str) -> list[str]:
+    import yaml
+
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    return [c["file"] for part in toc["parts"] if part["caption"] == caption for c in part["chapters"]]
+
+
+@pytest.mark.parametrize("page", _toc_pages("Chapters") + _toc_pages("Labs"))
+def test_every_page_renders_offline(site, server, browser, page):
+    """Each chapter and lab page: no MathJax errors, every image loaded, every stored widget view rendered."""
+    browser.get(f"{server}/{page}.html")
+    assert _wait_for(browser, "return document.readyState === 'complete'")
+    has_math = browser.execute_script("return document.querySelectorAll('.math, .MathJax_Preview, script[type^=math]').length > 0 || document.body.innerText.includes('\\\\(')")
+    if has_math:
+        assert _wait_for(browser, "return document.querySelectorAll('mjx-container').length"), f"{page}: maths not typeset"
+    assert browser.execute_script("return document.querySelectorAll('mjx-merror').length") == 0, f"{page}: TeX errors"
+    broken = _wait_for(browser, """
+        const imgs = [...document.querySelectorAll('article img, .bd-article img')];
+        return imgs.every(i => i.complete) ? imgs.filter(i => i.naturalWidth === 0).map(i => i.src) : null;
+    """)
+    assert broken == [], f"{page}: images that did not load: {broken}"
+    views = browser.execute_script(
+        "return document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length")
+    if views:
+        rendered = _wait_for(browser, "return document.querySelectorAll('.jupyter-widgets.widget-container, "
+                                      ".jupyter-widgets.widget-inline-hbox, .widget-html, .widget-slider').length")
+        assert rendered, f"{page}: {views} stored widget views, none rendered"
+    foreign = [r for r in browser.execute_script("return performance.getEntriesByType('resource').map(r => r.name)")
+               if not r.startswith(server) and not r.startswith("data:")]
+    assert not foreign, f"{page}: tried to load remote resources {foreign}"
