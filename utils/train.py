@@ -302,6 +302,7 @@ def train(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor | N
           log: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Train ``model`` (returning ``(logits, loss)`` from ``(x, y)``) on random windows of ``train_data``.
 
+    Seeds PyTorch with ``config.seed`` and draws batches from a generator of its own, so a run is reproducible.
     AdamW (:func:`configure_optimizer`) with :class:`WarmupCosine`, gradient clipping, evaluation on ``val_data``
     every ``eval_interval`` steps and at the end, checkpoints every ``checkpoint_interval`` steps and at the
     end. ``resume=True`` continues from ``config.checkpoint_path`` if it exists, reproducing the uninterrupted
