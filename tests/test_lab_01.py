@@ -5,12 +5,8 @@ Uses the pipeline of lmbook.labs and the generic helpers of test_labs.py. Each n
 """
 from __future__ import annotations
 
-import json
-from concurrent.futures import ThreadPoolExecutor
-
-import nbformat
+import labcheck
 import pytest
-from test_labs import _hidden_tests, _solution_lines
 
 from lmbook import labs
 
@@ -109,14 +105,11 @@ def lab1_build(tmp_path_factory):
 @pytest.fixture(scope="session")
 def lab1_grades(lab1_build, tmp_path_factory):
     d = tmp_path_factory.mktemp("lab1_subs")
-    jobs = {
+    return labcheck.grade_all(lab1_build["autograder"], {
         "source": labs.make_submission(LAB1, d / "source.ipynb"),
         "student": LAB1 / NOTEBOOK,
         "wrong": labs.make_submission(LAB1, d / "wrong.ipynb", WRONG),
-    }
-    with ThreadPoolExecutor(2) as pool:
-        futures = {k: pool.submit(labs.grade_notebook, lab1_build["autograder"], nb, 300) for k, nb in jobs.items()}
-        return {k: f.result() for k, f in futures.items()}
+    })
 
 
 def test_question_points(lab1_build):
@@ -124,51 +117,20 @@ def test_question_points(lab1_build):
 
 
 def test_source_scores_full_marks(lab1_grades):
-    r = lab1_grades["source"]
-    assert r.status == "ok", r.message
-    assert r.scores == {q: (m, m) for q, m in MAX_POINTS.items()}
+    labcheck.assert_points(lab1_grades["source"], MAX_POINTS)
 
 
 def test_student_notebook_scores_zero(lab1_grades):
-    r = lab1_grades["student"]
-    assert r.status == "ok", r.message
-    assert r.points() == {q: 0.0 for q in MAX_POINTS}
+    labcheck.assert_points(lab1_grades["student"], {q: 0.0 for q in MAX_POINTS})
 
 
 def test_plausible_wrong_answers_lose_exactly_the_intended_points(lab1_grades):
-    r = lab1_grades["wrong"]
-    assert r.status == "ok", r.message
-    assert r.points() == EXPECTED_WRONG
-
-
-def _student_texts(folder_nb, folder_tests):
-    texts = {NOTEBOOK: folder_nb.read_text(encoding="utf-8")}
-    texts.update({f"tests/{p.name}": p.read_text(encoding="utf-8") for p in sorted(folder_tests.glob("*.py"))})
-    return texts
+    labcheck.assert_points(lab1_grades["wrong"], EXPECTED_WRONG)
 
 
 def test_committed_student_files_equal_a_fresh_build(lab1_build):
-    committed = _student_texts(LAB1 / NOTEBOOK, LAB1 / "tests")
-    fresh = _student_texts(lab1_build["student"], lab1_build["tests"])
-    assert sorted(committed) == sorted(fresh)
-    for name in fresh:
-        assert committed[name] == fresh[name], f"labs/01_ngrams/{name} is stale: run `make labs`"
+    labcheck.assert_committed_equals_fresh_build(LAB1, lab1_build)
 
 
 def test_student_files_hold_no_solution_and_no_hidden_test():
-    src = nbformat.read(labs.find_lab(LAB1).source, as_version=4)
-    solutions, hidden = _solution_lines(src), _hidden_tests(src)
-    assert len(solutions) > 20 and len(hidden) == 15  # the source really has them
-    for name, text in _student_texts(LAB1 / NOTEBOOK, LAB1 / "tests").items():
-        leaked = [s for s in solutions if s in text]
-        assert not leaked, f"{name} contains solution code: {leaked[:3]}"
-        for fn, msg in hidden:
-            assert fn not in text, f"{name} contains the hidden test {fn}"
-            assert msg[2:40] not in text, f"{name} contains text of the hidden test {fn}"
-    nb = json.loads((LAB1 / NOTEBOOK).read_text(encoding="utf-8"))
-    assert all(c.get("outputs", []) == [] for c in nb["cells"])
-    code = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"]
-    assert f'grader = otter.Notebook("{NOTEBOOK}")' in code[0]
-    for q in MAX_POINTS:
-        assert f'grader.check("{q}")' in code
-    assert sum("# YOUR CODE HERE" in c for c in code) == 5
+    labcheck.assert_student_files_are_clean(LAB1, MAX_POINTS, your_code_cells=5)

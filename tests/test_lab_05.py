@@ -3,12 +3,7 @@ wrong answers lose exactly the points of the tests written to catch them, and th
 fresh build without solutions or hidden tests. Uses the helpers of lmbook.labs (see tests/test_labs.py)."""
 from __future__ import annotations
 
-import ast
-import json
-import re
-from concurrent.futures import ThreadPoolExecutor
-
-import nbformat
+import labcheck
 import pytest
 
 from lmbook import labs
@@ -79,18 +74,14 @@ def lab5_build(tmp_path_factory):
 @pytest.fixture(scope="session")
 def lab5_grades(lab5_build, tmp_path_factory):
     d = tmp_path_factory.mktemp("lab5_subs")
-    zip_path = lab5_build["autograder"]
-    jobs = {
+    return labcheck.grade_all(lab5_build["autograder"], {
         "source": labs.make_submission(LAB5, d / "source.ipynb"),
         "student": LAB5 / "transformers.ipynb",
         "wrong_a": labs.make_submission(LAB5, d / "wrong_a.ipynb", {
             "scaled_dot_product_attention": WRONG_MASK_CONVENTION, "sinusoidal_encoding": WRONG_EVEN_ONLY_ENCODING}),
         "wrong_b": labs.make_submission(LAB5, d / "wrong_b.ipynb", {
             "scaled_dot_product_attention": WRONG_ZERO_MASK, "multi_head_attention": WRONG_MHA_SCALE}),
-    }
-    with ThreadPoolExecutor(2) as pool:
-        futures = {k: pool.submit(labs.grade_notebook, zip_path, nb, 300) for k, nb in jobs.items()}
-        return {k: f.result() for k, f in futures.items()}
+    })
 
 
 def test_max_points(lab5_build):
@@ -98,68 +89,24 @@ def test_max_points(lab5_build):
 
 
 def test_source_scores_full_marks(lab5_grades):
-    r = lab5_grades["source"]
-    assert r.status == "ok", r.message
-    assert r.points() == QUESTIONS
+    labcheck.assert_points(lab5_grades["source"], QUESTIONS)
 
 
 def test_student_notebook_scores_zero(lab5_grades):
-    r = lab5_grades["student"]
-    assert r.status == "ok", r.message
-    assert r.points() == {q: 0.0 for q in QUESTIONS}
+    labcheck.assert_points(lab5_grades["student"], {q: 0.0 for q in QUESTIONS})
 
 
 def test_inverted_mask_and_even_only_encoding_lose_the_intended_points(lab5_grades):
-    r = lab5_grades["wrong_a"]
-    assert r.status == "ok", r.message
-    assert r.points() == EXPECTED_A
+    labcheck.assert_points(lab5_grades["wrong_a"], EXPECTED_A)
 
 
 def test_zero_mask_and_wrong_head_scale_lose_the_intended_points(lab5_grades):
-    r = lab5_grades["wrong_b"]
-    assert r.status == "ok", r.message
-    assert r.points() == EXPECTED_B
-
-
-# ------------------------------------------------------------------------------------------ committed files
-def _student_texts(nb_path, tests_dir) -> dict[str, str]:
-    texts = {nb_path.name: nb_path.read_text(encoding="utf-8")}
-    texts.update({f"tests/{p.name}": p.read_text(encoding="utf-8") for p in sorted(tests_dir.glob("*.py"))})
-    return texts
+    labcheck.assert_points(lab5_grades["wrong_b"], EXPECTED_B)
 
 
 def test_committed_student_files_equal_a_fresh_build(lab5_build):
-    committed = _student_texts(LAB5 / "transformers.ipynb", LAB5 / "tests")
-    fresh = _student_texts(lab5_build["student"], lab5_build["tests"])
-    assert sorted(committed) == sorted(fresh)
-    for name in fresh:
-        assert committed[name] == fresh[name], f"labs/05_transformers/{name} is stale: run `make labs`"
+    labcheck.assert_committed_equals_fresh_build(LAB5, lab5_build)
 
 
 def test_student_files_hold_no_solution_and_no_hidden_test():
-    src = nbformat.read(labs.find_lab(LAB5).source, as_version=4)
-    solution_lines, inside, hidden = set(), False, []
-    for cell in src.cells:
-        if cell.cell_type != "code":
-            continue
-        for line in cell.source.split("\n"):
-            s = line.strip()
-            if s in ("# BEGIN SOLUTION", "# END SOLUTION"):
-                inside = s == "# BEGIN SOLUTION"
-            elif inside and len(s) > 25:
-                solution_lines.add(s)
-        if re.search(r"BEGIN TEST CONFIG[\s\S]*hidden:\s*true", cell.source):
-            tree = ast.parse(cell.source)
-            hidden.append(next(n.name for n in tree.body if isinstance(n, ast.FunctionDef)))
-    assert len(solution_lines) > 10 and len(hidden) == 8
-    for name, text in _student_texts(LAB5 / "transformers.ipynb", LAB5 / "tests").items():
-        leaked = [s for s in solution_lines if s in text]
-        assert not leaked, f"{name} contains solution code: {leaked[:3]}"
-        for fn in hidden:
-            assert fn not in text, f"{name} contains the hidden test {fn}"
-    nb = json.loads((LAB5 / "transformers.ipynb").read_text(encoding="utf-8"))
-    assert all(c.get("outputs", []) == [] for c in nb["cells"] if c["cell_type"] == "code")
-    code = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"]
-    assert 'grader = otter.Notebook("transformers.ipynb")' in code[0]
-    assert all(f'grader.check("{q}")' in code for q in QUESTIONS)
-    assert sum(c.count("# YOUR CODE HERE") for c in code) == 3
+    labcheck.assert_student_files_are_clean(LAB5, QUESTIONS, your_code_cells=3)

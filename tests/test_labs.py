@@ -1,16 +1,13 @@
 """Lab pipeline (lmbook.labs) and Lab 0: build, grading with hidden tests, wrong submissions, timeouts.
 
 Grading one notebook starts a kernel under ``otter run`` (10-20 s), so the notebooks are graded once per
-session, two at a time, and the tests read the results. Other labs reuse the helpers: see test_lab_NN.py.
+session, two at a time, and the tests read the results. Other labs reuse the helpers: see test_lab_NN.py and labcheck.py.
 """
 from __future__ import annotations
 
-import ast
-import json
-import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import labcheck
 import nbformat
 import pytest
 
@@ -103,17 +100,13 @@ def lab0_grades(lab0_build, tmp_path_factory):
     nb.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    print('spam ' * 20)"))
     spam = d / "prints_forever.ipynb"
     nbformat.write(nb, spam)
-    jobs = {
-        "source": (source, 300, None),
-        "student": (LAB0 / "warmup.ipynb", 300, None),
-        "wrong": (wrong, 300, None),
+    return labcheck.grade_all(zip_path, {
+        "source": source,
+        "student": LAB0 / "warmup.ipynb",
+        "wrong": wrong,
         "prints_forever": (spam, 300, 5),
         "looping_function": (looping_fn, 20, 5),
-    }
-    with ThreadPoolExecutor(2) as pool:
-        futures = {k: pool.submit(labs.grade_notebook, zip_path, nb_, t, cell_timeout=c)
-                   for k, (nb_, t, c) in jobs.items()}
-        return {k: f.result() for k, f in futures.items()}
+    })
 
 
 def _max_points(lab0_build):
@@ -153,70 +146,12 @@ def test_endless_loop_in_a_graded_function_still_gets_a_score(lab0_grades, lab0_
 
 
 # ------------------------------------------------------------------------------------------ committed files
-def _solution_lines(source_nb) -> set[str]:
-    """Lines of the source's solution blocks that appear nowhere else in it (prompts quote some code)."""
-    lines, inside, outside = set(), False, []
-    for cell in source_nb.cells:
-        if cell.cell_type != "code":
-            outside.append(cell.source)
-            continue
-        for line in cell.source.split("\n"):
-            s = line.strip()
-            if s == "# BEGIN SOLUTION":
-                inside = True
-            elif s == "# END SOLUTION":
-                inside = False
-            elif inside and len(s) > 12:
-                lines.add(s)
-            else:
-                outside.append(line)
-    rest = "\n".join(outside)
-    return {s for s in lines if s not in rest}
-
-
-def _hidden_tests(source_nb) -> list[tuple[str, str]]:
-    """(function name, first assertion message) of each hidden test cell of the source."""
-    out = []
-    for cell in source_nb.cells:
-        if cell.cell_type == "code" and re.search(r"BEGIN TEST CONFIG[\s\S]*hidden:\s*true", cell.source):
-            tree = ast.parse(cell.source)
-            fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef))
-            msgs = [ast.unparse(n.msg) for n in ast.walk(fn) if isinstance(n, ast.Assert) and n.msg is not None]
-            raises = [ast.unparse(n.exc) for n in ast.walk(fn) if isinstance(n, ast.Raise) and n.exc is not None]
-            out.append((fn.name, (msgs + raises)[0]))
-    return out
-
-
-def _student_texts(lab_dir_or_build):
-    if isinstance(lab_dir_or_build, dict):
-        nb_path, tests = lab_dir_or_build["student"], lab_dir_or_build["tests"]
-    else:
-        nb_path, tests = lab_dir_or_build / "warmup.ipynb", lab_dir_or_build / "tests"
-    texts = {nb_path.name: nb_path.read_text(encoding="utf-8")}
-    texts.update({f"tests/{p.name}": p.read_text(encoding="utf-8") for p in sorted(tests.glob("*.py"))})
-    return texts
-
-
 def test_committed_student_files_equal_a_fresh_build(lab0_build):
-    committed, fresh = _student_texts(LAB0), _student_texts(lab0_build)
-    assert sorted(committed) == sorted(fresh)
-    for name in fresh:
-        assert committed[name] == fresh[name], f"labs/00_warmup/{name} is stale: run `make labs`"
+    labcheck.assert_committed_equals_fresh_build(LAB0, lab0_build)
 
 
-def test_student_files_hold_no_solution_and_no_hidden_test():
-    src = nbformat.read(labs.find_lab(LAB0).source, as_version=4)
-    solutions, hidden = _solution_lines(src), _hidden_tests(src)
-    assert len(solutions) > 20 and len(hidden) >= 8  # the source really has them
-    for name, text in _student_texts(LAB0).items():
-        leaked = [s for s in solutions if s in text]
-        assert not leaked, f"{name} contains solution code: {leaked[:3]}"
-        for fn, msg in hidden:
-            assert fn not in text, f"{name} contains the hidden test {fn}"
-            assert msg[2:40] not in text, f"{name} contains text of the hidden test {fn}"
-    nb = json.loads((LAB0 / "warmup.ipynb").read_text(encoding="utf-8"))
-    assert all(c.get("outputs", []) == [] for c in nb["cells"])
-    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+def test_student_files_hold_no_solution_and_no_hidden_test(lab0_build):
+    labcheck.assert_student_files_are_clean(LAB0, _max_points(lab0_build), your_code_cells=8)  # 6 functions + 2 helpers
 
 
 def test_student_notebook_is_ready_for_students():
@@ -358,3 +293,15 @@ def test_write_grades_csv_bad_input(tmp_path):
         labs.write_grades_csv([{"q1": 1}], tmp_path / "g.csv")
     with pytest.raises(TypeError, match="out_csv"):
         labs.write_grades_csv([], None)
+
+
+def test_every_lab_has_its_grading_checks():
+    """A new lab must come with tests/test_lab_NN.py (source full marks, student zero, wrong answers, clean files)."""
+    here = Path(__file__).resolve().parent
+    for lab in labs.list_labs():
+        number = lab.dir.name[:2]
+        module = here / ("test_labs.py" if number == "00" else f"test_lab_{number}.py")
+        assert module.is_file(), f"labs/{lab.dir.name} has no grading checks in tests/{module.name}"
+        text = module.read_text(encoding="utf-8")
+        for check in ("assert_committed_equals_fresh_build", "assert_student_files_are_clean"):
+            assert check in text, f"tests/{module.name} does not call labcheck.{check}"
