@@ -537,15 +537,22 @@ class MLE(NgramLM):
             self._used.append(used)
             self._total.append(self._context_stats(counts, m, used))
 
-    def _position_probs(self, rows, tok, pos):
-        p = np.zeros(len(tok))
+    def _ml_terms(self, rows, tok, pos):
+        """Per order m: p_ML at every position and whether its history was seen."""
+        terms = []
         for m in range(1, self.order + 1):
             h = np.zeros(len(tok), np.int64) if m == 1 else _shift(rows[m - 1])
             ok = (pos >= m - 1) & (h >= 0)
             tot = np.where(ok, self._total[m][np.maximum(h, 0)], 0.0)
             ok &= tot > 0
             c = np.where(rows[m] >= 0, self._used[m][np.maximum(rows[m], 0)], 0.0)
-            p = np.where(ok, c / np.where(ok, tot, 1.0), p)
+            terms.append((c / np.where(ok, tot, 1.0), ok))
+        return terms
+
+    def _position_probs(self, rows, tok, pos):
+        p = np.zeros(len(tok))
+        for ml, ok in self._ml_terms(rows, tok, pos):  # the longest seen history wins
+            p = np.where(ok, ml, p)
         return p
 
     def _next_dist(self, ctx, avail):
@@ -637,17 +644,7 @@ class Interpolated(NgramLM):
         elif self.lambdas is None:
             self.lambdas = np.full(self.order, 0.5)
 
-    def _ml_terms(self, rows, tok, pos):
-        """Per order m: p_ML at every position and whether its history was seen."""
-        terms = []
-        for m in range(1, self.order + 1):
-            h = np.zeros(len(tok), np.int64) if m == 1 else _shift(rows[m - 1])
-            ok = (pos >= m - 1) & (h >= 0)
-            tot = np.where(ok, self._total[m][np.maximum(h, 0)], 0.0)
-            ok &= tot > 0
-            c = np.where(rows[m] >= 0, self._used[m][np.maximum(rows[m], 0)], 0.0)
-            terms.append((c / np.where(ok, tot, 1.0), ok))
-        return terms
+    _ml_terms = MLE._ml_terms
 
     def _combine(self, terms, lambdas, n):
         p = np.full(n, 1.0 / self.vocab.num_predictable)
