@@ -52,13 +52,19 @@ PROB_ATOL = 1e-6
 
 
 # ------------------------------------------------------------------------------------------- the model
-def _as_prob_array(name: str, value, ndim: int) -> np.ndarray:
+def _as_real_array(name: str, value, ndim: int) -> np.ndarray:
+    """``value`` as a float64 array of ``ndim`` dimensions, or a TypeError/ValueError naming ``name``."""
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be an array of real numbers") from error
     if array.ndim != ndim:
         raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
+    return array
+
+
+def _as_prob_array(name: str, value, ndim: int) -> np.ndarray:
+    array = _as_real_array(name, value, ndim)
     if array.size == 0:
         raise ValueError(f"{name} must not be empty")
     if not np.all(np.isfinite(array)):
@@ -187,12 +193,7 @@ def _check_log_emit(log_emit, n_states: int) -> np.ndarray:
 def _check_log_inputs(log_start, log_trans, log_emit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     arrays = []
     for name, value, ndim in (("log_start", log_start, 1), ("log_trans", log_trans, 2), ("log_emit", log_emit, 2)):
-        try:
-            array = np.asarray(value, dtype=np.float64)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"{name} must be an array of real numbers") from error
-        if array.ndim != ndim:
-            raise ValueError(f"{name} must be {ndim}-D, got shape {array.shape}")
+        array = _as_real_array(name, value, ndim)
         if np.any(np.isnan(array)) or np.any(array == np.inf):
             raise ValueError(f"{name} must hold log probabilities (no NaN or +inf)")
         arrays.append(array)
