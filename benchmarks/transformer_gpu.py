@@ -35,28 +35,6 @@ from lmbook import transformer as tf
 OUT = Path(__file__).resolve().parent / "results" / "transformer_gpu.json"
 
 
-def _sync(device: str) -> None:
-    if device == "cuda":
-        torch.cuda.synchronize()
-
-
-def measure_peak(device: str, dtype: torch.dtype, n: int, repeats: int = 20) -> float:
-    """Achieved FLOP/s of an n×n by n×n matrix product (the best of three timings)."""
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    for _ in range(3):
-        a @ b
-    best = 0.0
-    for _ in range(3):
-        _sync(device)
-        start = time.perf_counter()
-        for _ in range(repeats):
-            a @ b
-        _sync(device)
-        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start))
-    return best
-
-
 def throughput(model: tf.GPT, config: tr.TrainConfig, *, warmup: int, steps: int, vocab_size: int) -> dict:
     """Tokens/s and peak memory of training steps on random tokens (forward, backward, clip, AdamW step)."""
     device = config.device
@@ -72,7 +50,7 @@ def throughput(model: tf.GPT, config: tr.TrainConfig, *, warmup: int, steps: int
         torch.cuda.reset_peak_memory_stats()
     for i in range(warmup + steps):
         if i == warmup:
-            _sync(device)
+            tr.synchronize(device)
             start = time.perf_counter()
         with ctx:
             _, loss = step_fn(x, y)
@@ -80,7 +58,7 @@ def throughput(model: tf.GPT, config: tr.TrainConfig, *, warmup: int, steps: int
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
-    _sync(device)
+    tr.synchronize(device)
     seconds = time.perf_counter() - start
     tokens_per_s = steps * x.numel() / seconds
     peak_memory = torch.cuda.max_memory_allocated() / 1e9 if device == "cuda" else float("nan")
@@ -112,8 +90,8 @@ def main(argv: list[str] | None = None) -> dict:
         "command": " ".join(["python", "benchmarks/transformer_gpu.py", *(sys.argv[1:] if argv is None else argv)]),
         "smoke": smoke,
     }
-    peak = measure_peak(device, torch.float32 if smoke else torch.bfloat16, 128 if smoke else 8192,
-                        repeats=3 if smoke else 50)
+    peak = tr.matmul_flops(128 if smoke else 8192, device=device, dtype=torch.float32 if smoke else torch.bfloat16,
+                           repeats=3 if smoke else 50)
     result["peak_bf16_tflops"] = peak / 1e12
     print(f"measured matmul peak: {peak / 1e12:.1f} TFLOP/s", flush=True)
 

@@ -164,3 +164,17 @@ def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
         tr.load_checkpoint(tmp_path / "missing.pt", model=other)
     with pytest.raises(TypeError, match="model"):
         tr.save_checkpoint(tmp_path / "x.pt", model=None)
+
+
+def test_matmul_flops_measures_a_positive_rate():
+    from lmbook import train as tr_
+
+    assert tr_.matmul_flops(64, repeats=2, trials=1) > 0
+
+
+@pytest.mark.parametrize("kwargs", [{"n": 0}, {"repeats": 0}, {"trials": 1.5}, {"n": True}])
+def test_matmul_flops_rejects_bad_sizes(kwargs):
+    from lmbook import train as tr_
+
+    with pytest.raises(ValueError, match="positive int"):
+        tr_.matmul_flops(**{"n": 8, **kwargs})

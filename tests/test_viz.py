@@ -65,3 +65,15 @@ def test_heatmap_rejects_mismatched_labels():
         viz.heatmap(np.eye(2), row_labels=["a"])
     with pytest.raises(ValueError, match="col_labels"):
         viz.heatmap(np.eye(2), col_labels=["a", "b", "c"])
+
+
+def test_show_source_displays_the_package_code(capsys):
+    viz.show_source(viz.to_numpy, viz.heatmap)
+    shown = capsys.readouterr().out
+    assert "def to_numpy(" in shown and "def heatmap(" in shown
+
+
+@pytest.mark.parametrize("bad", [(), ("not code",), (3,)])
+def test_show_source_rejects_non_code(bad):
+    with pytest.raises(TypeError, match="show_source"):
+        viz.show_source(*bad)

@@ -32,6 +32,8 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "train",
+    "synchronize",
+    "matmul_flops",
 ]
 
 
@@ -386,3 +388,30 @@ def train(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor | N
                    final_step=done)
     return history
 
+
+# ---------------------------------------------------------------------------------------------- efficiency
+def synchronize(device: str) -> None:
+    """Wait for queued GPU work, so that a wall-clock timing covers it (a no-op on the CPU)."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def matmul_flops(n: int = 1024, *, device: str = "cpu", dtype: torch.dtype = torch.float32, repeats: int = 5,
+                 trials: int = 3) -> float:
+    """Achieved FLOP/s of an ``n`` x ``n`` by ``n`` x ``n`` matrix product, the best of ``trials`` timings of
+    ``repeats`` products: the measured peak that model FLOPs utilisation (MFU) is reported against."""
+    for name, value in (("n", n), ("repeats", repeats), ("trials", trials)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    a @ b  # warm-up
+    best = 0.0
+    for _ in range(trials):
+        synchronize(device)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            a @ b
+        synchronize(device)
+        best = max(best, 2 * n**3 * repeats / (time.perf_counter() - start))
+    return best

@@ -1,4 +1,5 @@
-"""The book's plot style and plotting helpers that accept NumPy, PyTorch or TensorFlow arrays."""
+"""The book's plot style, plotting helpers that accept NumPy, PyTorch or TensorFlow arrays, and showing the
+package's own source in a chapter."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -6,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BOOK_STYLE", "use_book_style", "to_numpy", "heatmap"]
+__all__ = ["BOOK_STYLE", "use_book_style", "to_numpy", "heatmap", "show_source"]
 
 BOOK_STYLE: dict[str, Any] = {
     "figure.figsize": (6.4, 4.0),
@@ -105,3 +106,18 @@ def heatmap(
     if colorbar:
         ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return image
+
+
+def show_source(*objects) -> None:
+    """Display the package's source of functions or classes in a notebook: the code a chapter shows is the code
+    that runs (one source of truth)."""
+    import inspect
+
+    from IPython.display import Code, display
+
+    if not objects:
+        raise TypeError("show_source needs at least one function or class")
+    for obj in objects:
+        if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
+            raise TypeError(f"show_source takes functions and classes, got {type(obj).__name__}")
+    display(Code("\n\n".join(inspect.getsource(obj) for obj in objects), language="python"))
