@@ -13,6 +13,7 @@ the same suffix model. Timings are end to end (``tag`` on every test sentence), 
 fills both emission caches, best of several runs. NLTK's decoder works in float32 and ours in float64, so
 near-ties may be broken differently; the agreement figures say how often that happens.
 """
+
 from __future__ import annotations
 
 import functools
@@ -26,7 +27,11 @@ from pathlib import Path
 
 import nltk
 import numpy as np
-from nltk.probability import DictionaryConditionalProbDist, DictionaryProbDist, ProbDistI
+from nltk.probability import (
+    DictionaryConditionalProbDist,
+    DictionaryProbDist,
+    ProbDistI,
+)
 from nltk.tag.hmm import HiddenMarkovModelTagger
 
 from lmbook import data, hmm
@@ -60,7 +65,7 @@ def nltk_tagger(tagger: hmm.HMMTagger) -> HiddenMarkovModelTagger:
     """An NLTK HMM tagger holding exactly ``tagger``'s parameters."""
     tags = tagger.tags
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def scores(word: str) -> np.ndarray:
         return tagger.emission_scores([word])[0]
 
@@ -69,9 +74,14 @@ def nltk_tagger(tagger: hmm.HMMTagger) -> HiddenMarkovModelTagger:
 
     known = sorted(tagger.known_log_emission)
     return HiddenMarkovModelTagger(
-        known, list(tags),
-        DictionaryConditionalProbDist({tag: dist(tagger.transmat[i]) for i, tag in enumerate(tags)}),
-        DictionaryConditionalProbDist({tag: _EmissionDist(scores, i, known) for i, tag in enumerate(tags)}),
+        known,
+        list(tags),
+        DictionaryConditionalProbDist(
+            {tag: dist(tagger.transmat[i]) for i, tag in enumerate(tags)}
+        ),
+        DictionaryConditionalProbDist(
+            {tag: _EmissionDist(scores, i, known) for i, tag in enumerate(tags)}
+        ),
         dist(tagger.startprob),
     )
 
@@ -94,29 +104,44 @@ def main() -> dict:
     gold = [t for s in test for _, t in s]
 
     t_ours, tags_ours = _best_time(lambda: ours.tag_sents(sentences), REPEATS_LMBOOK)
-    t_single, tags_single = _best_time(lambda: [ours.tag(words) for words in sentences], REPEATS_LMBOOK)
+    t_single, tags_single = _best_time(
+        lambda: [ours.tag(words) for words in sentences], REPEATS_LMBOOK
+    )
     if tags_single != tags_ours:
         raise RuntimeError("batched and one-at-a-time decoding disagree")
-    t_nltk, tags_nltk = _best_time(lambda: [[t for _, t in theirs.tag(words)] for words in sentences], REPEATS)
+    t_nltk, tags_nltk = _best_time(
+        lambda: [[t for _, t in theirs.tag(words)] for words in sentences], REPEATS
+    )
     flat_ours = [t for s in tags_ours for t in s]
     flat_nltk = [t for s in tags_nltk for t in s]
     n = len(gold)
     result = {
         "meta": {
             "command": ".venv/bin/python benchmarks/hmm_vs_nltk.py",
-            "python": platform.python_version(), "numpy": np.__version__, "nltk": nltk.__version__,
-            "machine": platform.machine(), "processor": platform.processor() or "unknown",
-            "cpu_count": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
-            "settings": SETTINGS, "repeats": {"lmbook": REPEATS_LMBOOK, "nltk": REPEATS},
-            "test_sentences": len(sentences), "test_tokens": n,
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "nltk": nltk.__version__,
+            "machine": platform.machine(),
+            "processor": platform.processor() or "unknown",
+            "cpu_count": os.cpu_count(),
+            "load_average_1min": round(os.getloadavg()[0], 2),
+            "settings": SETTINGS,
+            "repeats": {"lmbook": REPEATS_LMBOOK, "nltk": REPEATS},
+            "test_sentences": len(sentences),
+            "test_tokens": n,
         },
-        "seconds": {"lmbook": round(t_ours, 4), "lmbook_one_at_a_time": round(t_single, 4),
-                    "nltk": round(t_nltk, 4)},
+        "seconds": {
+            "lmbook": round(t_ours, 4),
+            "lmbook_one_at_a_time": round(t_single, 4),
+            "nltk": round(t_nltk, 4),
+        },
         "speedup": round(t_nltk / t_ours, 1),
         "speedup_one_at_a_time": round(t_nltk / t_single, 1),
         "agreement": {
             "tokens": round(sum(a == b for a, b in zip(flat_ours, flat_nltk)) / n, 5),
-            "sentences": round(sum(a == b for a, b in zip(tags_ours, tags_nltk)) / len(sentences), 5),
+            "sentences": round(
+                sum(a == b for a, b in zip(tags_ours, tags_nltk)) / len(sentences), 5
+            ),
         },
         "accuracy": {
             "lmbook": round(sum(a == b for a, b in zip(flat_ours, gold)) / n, 5),

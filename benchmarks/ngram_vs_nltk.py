@@ -17,6 +17,7 @@ Run from the repository root:
     .venv/bin/python benchmarks/ngram_vs_nltk.py            # defaults: --train 2000 --test 50
 writes benchmarks/results/ngram_vs_nltk.json and .md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,10 +25,10 @@ import json
 import math
 import os
 import platform
-import time
-import tracemalloc
 import subprocess
 import sys
+import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,9 @@ DISCOUNT = 0.75
 
 def run_ours(train, test):
     vocab = ngram.Vocabulary.from_sentences(train, eos="<eos>")
-    lm = ngram.KneserNey(ORDER, discount=DISCOUNT).fit(vocab.encode_corpus(train), vocab)
+    lm = ngram.KneserNey(ORDER, discount=DISCOUNT).fit(
+        vocab.encode_corpus(train), vocab
+    )
     lp = lm.token_logprobs(vocab.encode_corpus(test))
     return float(np.exp(-lp.mean())), len(lp)
 
@@ -52,15 +55,19 @@ def run_nltk(train, test):
 
     pad = ["<s>"] * (ORDER - 1)
     known = {w for s in train for w in s}
-    test = [[w if w in known else "<unk>" for w in s] for s in test]  # PTB's own <unk>, as lmbook does
+    test = [
+        [w if w in known else "<unk>" for w in s] for s in test
+    ]  # PTB's own <unk>, as lmbook does
     lm = KneserNeyInterpolated(ORDER, discount=DISCOUNT)
-    lm.fit((everygrams(pad + s + ["<eos>"], max_len=ORDER) for s in train),
-           vocabulary_text=[w for s in train for w in s] + ["<eos>", "<s>"])
+    lm.fit(
+        (everygrams(pad + s + ["<eos>"], max_len=ORDER) for s in train),
+        vocabulary_text=[w for s in train for w in s] + ["<eos>", "<s>"],
+    )
     logs = []
     for s in test:
         p = pad + s + ["<eos>"]
         for i in range(ORDER - 1, len(p)):
-            score = lm.score(p[i], p[i - ORDER + 1:i])
+            score = lm.score(p[i], p[i - ORDER + 1 : i])
             logs.append(math.log(score) if score > 0 else -math.inf)
     return float(math.exp(-sum(logs) / len(logs))), len(logs)
 
@@ -85,43 +92,90 @@ def worker(which: str, n_train: int, n_test: int, repeats: int) -> dict:
 
 
 def measure(which: str, n_train: int, n_test: int, repeats: int) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--worker", which, "--train", str(n_train), "--test", str(n_test),
-                          "--repeats", str(repeats)], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            which,
+            "--train",
+            str(n_train),
+            "--test",
+            str(n_test),
+            "--repeats",
+            str(repeats),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--train", type=int, default=2000, help="number of PTB training sentences")
-    parser.add_argument("--test", type=int, default=50, help="number of PTB test sentences scored")
-    parser.add_argument("--repeats", type=int, default=3, help="repeats of the lmbook run (best time is kept)")
+    parser.add_argument(
+        "--train", type=int, default=2000, help="number of PTB training sentences"
+    )
+    parser.add_argument(
+        "--test", type=int, default=50, help="number of PTB test sentences scored"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="repeats of the lmbook run (best time is kept)",
+    )
     parser.add_argument("--worker", choices=["lmbook", "nltk"], help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker, args.train, args.test, args.repeats)))
         return
-    train = data.load_ptb("train")[:args.train]
+    train = data.load_ptb("train")[: args.train]
     ours = measure("lmbook", args.train, args.test, args.repeats)
     ref = measure("nltk", args.train, args.test, 1)
     assert ours["tokens"] == ref["tokens"], (ours, ref)
     # for scale: lmbook on the whole of PTB (887k training words, 82k test tokens), same model (0 = everything)
     full = measure("lmbook", 0, 0, 1)
-    t_ours, m_ours, ppl_ours, n_ours = ours["seconds"], ours["peak_mib"], ours["perplexity"], ours["tokens"]
+    t_ours, m_ours, ppl_ours, n_ours = (
+        ours["seconds"],
+        ours["peak_mib"],
+        ours["perplexity"],
+        ours["tokens"],
+    )
     t_nltk, m_nltk, ppl_nltk = ref["seconds"], ref["peak_mib"], ref["perplexity"]
-    t_full, m_full, ppl_full, n_full = full["seconds"], full["peak_mib"], full["perplexity"], full["tokens"]
+    t_full, m_full, ppl_full, n_full = (
+        full["seconds"],
+        full["peak_mib"],
+        full["perplexity"],
+        full["tokens"],
+    )
     result = {
         "task": f"interpolated Kneser-Ney {ORDER}-gram, discount {DISCOUNT}, fit + score end to end",
         "train_sentences": args.train,
         "train_tokens": sum(map(len, train)),
         "test_tokens_scored": n_ours,
-        "lmbook": {"seconds": round(t_ours, 3), "peak_mib": round(m_ours, 1), "perplexity": round(ppl_ours, 2)},
-        "nltk": {"seconds": round(t_nltk, 2), "peak_mib": round(m_nltk, 1), "perplexity": round(ppl_nltk, 2)},
+        "lmbook": {
+            "seconds": round(t_ours, 3),
+            "peak_mib": round(m_ours, 1),
+            "perplexity": round(ppl_ours, 2),
+        },
+        "nltk": {
+            "seconds": round(t_nltk, 2),
+            "peak_mib": round(m_nltk, 1),
+            "perplexity": round(ppl_nltk, 2),
+        },
         "speedup": round(t_nltk / t_ours, 1),
         "memory_ratio_nltk_over_lmbook": round(m_nltk / max(m_ours, 0.1), 1),
-        "lmbook_full_ptb": {"seconds": round(t_full, 2), "peak_mib": round(m_full, 1),
-                            "perplexity": round(ppl_full, 2), "test_tokens_scored": n_full},
+        "lmbook_full_ptb": {
+            "seconds": round(t_full, 2),
+            "peak_mib": round(m_full, 1),
+            "perplexity": round(ppl_full, 2),
+            "test_tokens_scored": n_full,
+        },
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores (shared), Python {platform.python_version()}",
-        "command": "python benchmarks/ngram_vs_nltk.py " + f"--train {args.train} --test {args.test} --repeats {args.repeats}",
+        "command": "python benchmarks/ngram_vs_nltk.py "
+        + f"--train {args.train} --test {args.test} --repeats {args.repeats}",
     }
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ngram_vs_nltk.json").write_text(json.dumps(result, indent=1) + "\n")

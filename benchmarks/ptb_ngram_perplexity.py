@@ -7,6 +7,7 @@ with methods as in lmbook.ngram.METHODS (e.g. "kn_modified_interpolated"); an in
 unseen n-grams) is written as null. Conventions: each sentence is padded with one <s> (never predicted) and
 ends with <eos>, which is predicted and counted (SRILM's convention; 78,669 test words + 3,761 <eos> = 82,430 tokens).
 """
+
 from __future__ import annotations
 
 import json
@@ -34,15 +35,26 @@ def main() -> dict:
         result[method] = {}
         for n in ORDERS:
             lm = ngram.build(method, n, counts, heldout=valid_ids)
-            ppl = {split: lm.perplexity(ids) for split, ids in (("valid", valid_ids), ("test", test_ids))}
-            result[method][str(n)] = {k: (round(v, 2) if math.isfinite(v) else None) for k, v in ppl.items()}
+            ppl = {
+                split: lm.perplexity(ids)
+                for split, ids in (("valid", valid_ids), ("test", test_ids))
+            }
+            result[method][str(n)] = {
+                k: (round(v, 2) if math.isfinite(v) else None) for k, v in ppl.items()
+            }
             if method == "add_k":
                 chosen_k[str(n)] = lm.k
-            print(f"{method:26s} n={n}  valid {ppl['valid']:10.2f}  test {ppl['test']:10.2f}", flush=True)
+            print(
+                f"{method:26s} n={n}  valid {ppl['valid']:10.2f}  test {ppl['test']:10.2f}",
+                flush=True,
+            )
     result["meta"] = {
         "data": "Mikolov's PTB (lmbook.data.load_ptb), vocabulary 10,000 predictable tokens incl. <unk> and <eos>",
         "convention": "per sentence: one <s> (not predicted) + words + <eos> (predicted, counted)",
-        "tokens_scored": {"valid": int(sum(map(len, valid)) + len(valid)), "test": int(sum(map(len, test)) + len(test))},
+        "tokens_scored": {
+            "valid": int(sum(map(len, valid)) + len(valid)),
+            "test": int(sum(map(len, test)) + len(test)),
+        },
         "add_k_chosen_k": chosen_k,
         "reference": "Mikolov et al. (2011): KN5 test perplexity 141.2",
         "command": "python benchmarks/ptb_ngram_perplexity.py",

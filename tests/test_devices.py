@@ -1,4 +1,5 @@
 """lmbook.devices and lmbook.repro: device choice, the profile setting, and seeding."""
+
 from __future__ import annotations
 
 import random
@@ -85,8 +86,16 @@ def test_seed_everything_seeds_keras_once_imported():
     assert np.array_equal(a, keras.random.uniform((3,)).numpy())
 
 
-@pytest.mark.parametrize("bad, error", [(1.5, TypeError), ("1", TypeError), (True, TypeError), (-1, ValueError),
-                                        (2**32, ValueError)])
+@pytest.mark.parametrize(
+    "bad, error",
+    [
+        (1.5, TypeError),
+        ("1", TypeError),
+        (True, TypeError),
+        (-1, ValueError),
+        (2**32, ValueError),
+    ],
+)
 def test_seed_everything_rejects_bad_seeds(bad, error):
     with pytest.raises(error, match="seed"):
         repro.seed_everything(bad)
@@ -94,6 +103,24 @@ def test_seed_everything_rejects_bad_seeds(bad, error):
 
 def test_deterministic_mode(monkeypatch):
     calls = []
-    monkeypatch.setattr(torch, "use_deterministic_algorithms", lambda flag: calls.append(flag))
+    monkeypatch.setattr(
+        torch, "use_deterministic_algorithms", lambda flag: calls.append(flag)
+    )
     assert repro.seed_everything(5, deterministic=True) == 5
     assert calls == [True]
+
+
+def test_profile_knows_the_framework_asking(monkeypatch):
+    monkeypatch.delenv("LMBOOK_PROFILE", raising=False)
+    monkeypatch.setattr(
+        devices, "_cuda_available", lambda: True
+    )  # a CUDA GPU for PyTorch
+    assert devices.profile("torch") == "gpu"
+    monkeypatch.setattr(devices, "_keras_backend", lambda: "torch")
+    assert devices.profile("keras") == "gpu"  # Keras on the torch backend can use it
+    monkeypatch.setattr(devices, "_keras_backend", lambda: "tensorflow")
+    # the pinned CPU-only TensorFlow build sees no GPU: Keras chapters stay small
+    assert devices.profile("keras") == "cpu"
+    assert devices.by_profile(cpu=2, gpu=6, framework="keras") == 2
+    with pytest.raises(ValueError, match="framework"):
+        devices.profile("jax")

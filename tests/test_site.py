@@ -1,5 +1,6 @@
 """The website: it builds from the stored outputs with warnings as errors, and a real headless Chromium renders
 the preface with typeset maths, loaded plot images and a live widget view, with every non-local host unreachable."""
+
 from __future__ import annotations
 
 import functools
@@ -24,17 +25,36 @@ CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 def site(tmp_path_factory) -> Path:
     """Build the whole book into a temporary folder, exactly as `make site` does."""
     if not (VENDOR / "mathjax" / "tex-chtml.js").is_file():
-        pytest.fail("vendored MathJax is missing: run `make setup` (it installs book/package.json with npm)")
+        pytest.fail(
+            "vendored MathJax is missing: run `make setup` (it installs book/package.json with npm)"
+        )
     out = tmp_path_factory.mktemp("site")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     started = time.perf_counter()
     result = subprocess.run(
-        [str(jupyter_book), "build", ".", "--config", "book/_config.yml", "--toc", "book/_toc.yml",
-         "--path-output", str(out), "--warningiserror", "--nitpick", "--keep-going", "--quiet"],
-        cwd=ROOT, capture_output=True, text=True,
+        [
+            str(jupyter_book),
+            "build",
+            ".",
+            "--config",
+            "book/_config.yml",
+            "--toc",
+            "book/_toc.yml",
+            "--path-output",
+            str(out),
+            "--warningiserror",
+            "--nitpick",
+            "--keep-going",
+            "--quiet",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
     print(f"site build took {time.perf_counter() - started:.1f} s")
-    assert result.returncode == 0, f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, (
+        f"jupyter-book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+    )
     return out / "_build" / "html"
 
 
@@ -42,7 +62,9 @@ def test_site_has_every_page_of_the_toc(site):
     import yaml
 
     toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
-    files = [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    files = [toc["root"]] + [
+        c["file"] for part in toc["parts"] for c in part["chapters"]
+    ]
     for name in files:
         assert (site / f"{name}.html").is_file(), f"{name} missing from the built site"
     assert (site / "vendor" / "mathjax" / "tex-chtml.js").is_file()
@@ -52,7 +74,11 @@ def test_site_has_every_page_of_the_toc(site):
 def test_pages_reference_no_cdn_for_maths_or_widgets(site):
     for page in site.rglob("*.html"):
         text = page.read_text(encoding="utf-8")
-        for cdn in ("cdn.jsdelivr.net", "cdnjs.cloudflare.com", "unpkg.com/@jupyter-widgets"):
+        for cdn in (
+            "cdn.jsdelivr.net",
+            "cdnjs.cloudflare.com",
+            "unpkg.com/@jupyter-widgets",
+        ):
             assert cdn not in text, f"{page.relative_to(site)} loads {cdn}"
 
 
@@ -88,11 +114,19 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-                 "--window-size=1280,2400",
-                 # The network is off: every host but the local test server fails to resolve.
-                 "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+        "--window-size=1280,2400",
+        # The network is off: every host but the local test server fails to resolve.
+        "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(60)
@@ -113,34 +147,50 @@ def _wait_for(driver, script: str, timeout: float = 30.0):
 
 def test_preface_renders_maths_plots_and_widget(site, server, browser):
     browser.get(f"{server}/chapters/00_preface/preface.html")
-    typeset = _wait_for(browser, "return document.querySelectorAll('mjx-container').length")
+    typeset = _wait_for(
+        browser, "return document.querySelectorAll('mjx-container').length"
+    )
     assert typeset and typeset >= 3, "MathJax did not typeset the equations"
-    assert browser.execute_script("return document.querySelectorAll('mjx-merror').length") == 0
+    assert (
+        browser.execute_script("return document.querySelectorAll('mjx-merror').length")
+        == 0
+    )
 
-    images = _wait_for(browser, """
+    images = _wait_for(
+        browser,
+        """
         const imgs = [...document.querySelectorAll('article img, .bd-article img')];
         return imgs.length && imgs.every(i => i.complete) ? imgs.map(i => [i.src, i.naturalWidth]) : null;
-    """)
+    """,
+    )
     assert images, "no plot images found on the page"
     for src, width in images:
         assert width > 0, f"image {src} did not load"
     assert any("_images" in src for src, _ in images), "the Zipf plot is missing"
 
     # The embed manager replaces the stored view with live widget DOM built from the stored state.
-    rendered = _wait_for(browser, """
+    rendered = _wait_for(
+        browser,
+        """
         const slider = document.querySelector('.widget-slider, .jupyter-widgets.widget-hslider');
         const html = document.querySelector('.widget-html');
         return slider && html && html.innerText.includes('rank') ? html.innerText : null;
-    """)
+    """,
+    )
     assert rendered, "the widget's view was not rendered from its stored state"
     assert "the" in rendered
 
     resources = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(r => r.name)")
-    foreign = [r for r in resources if not r.startswith(server) and not r.startswith("data:")]
+        "return performance.getEntriesByType('resource').map(r => r.name)"
+    )
+    foreign = [
+        r for r in resources if not r.startswith(server) and not r.startswith("data:")
+    ]
     assert not foreign, f"the page tried to load remote resources: {foreign}"
 
-    browser.execute_script("document.querySelector('.widget-html').scrollIntoView({block: 'center'})")
+    browser.execute_script(
+        "document.querySelector('.widget-html').scrollIntoView({block: 'center'})"
+    )
     shots = ROOT / "book" / "_build" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(shots / "preface.png"))
@@ -150,7 +200,12 @@ def _toc_pages(caption: str) -> list[str]:
     import yaml
 
     toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
-    return [c["file"] for part in toc["parts"] if part["caption"] == caption for c in part["chapters"]]
+    return [
+        c["file"]
+        for part in toc["parts"]
+        if part["caption"] == caption
+        for c in part["chapters"]
+    ]
 
 
 @pytest.mark.parametrize("page", _toc_pages("Chapters") + _toc_pages("Labs"))
@@ -158,21 +213,40 @@ def test_every_page_renders_offline(site, server, browser, page):
     """Each chapter and lab page: no MathJax errors, every image loaded, every stored widget view rendered."""
     browser.get(f"{server}/{page}.html")
     assert _wait_for(browser, "return document.readyState === 'complete'")
-    has_math = browser.execute_script("return document.querySelectorAll('.math, .MathJax_Preview, script[type^=math]').length > 0 || document.body.innerText.includes('\\\\(')")
+    has_math = browser.execute_script(
+        "return document.querySelectorAll('.math, .MathJax_Preview, script[type^=math]').length > 0 || document.body.innerText.includes('\\\\(')"
+    )
     if has_math:
-        assert _wait_for(browser, "return document.querySelectorAll('mjx-container').length"), f"{page}: maths not typeset"
-    assert browser.execute_script("return document.querySelectorAll('mjx-merror').length") == 0, f"{page}: TeX errors"
-    broken = _wait_for(browser, """
+        assert _wait_for(
+            browser, "return document.querySelectorAll('mjx-container').length"
+        ), f"{page}: maths not typeset"
+    assert (
+        browser.execute_script("return document.querySelectorAll('mjx-merror').length")
+        == 0
+    ), f"{page}: TeX errors"
+    broken = _wait_for(
+        browser,
+        """
         const imgs = [...document.querySelectorAll('article img, .bd-article img')];
         return imgs.every(i => i.complete) ? imgs.filter(i => i.naturalWidth === 0).map(i => i.src) : null;
-    """)
+    """,
+    )
     assert broken == [], f"{page}: images that did not load: {broken}"
     views = browser.execute_script(
-        "return document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length")
+        "return document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length"
+    )
     if views:
-        rendered = _wait_for(browser, "return document.querySelectorAll('.jupyter-widgets.widget-container, "
-                                      ".jupyter-widgets.widget-inline-hbox, .widget-html, .widget-slider').length")
+        rendered = _wait_for(
+            browser,
+            "return document.querySelectorAll('.jupyter-widgets.widget-container, "
+            ".jupyter-widgets.widget-inline-hbox, .widget-html, .widget-slider').length",
+        )
         assert rendered, f"{page}: {views} stored widget views, none rendered"
-    foreign = [r for r in browser.execute_script("return performance.getEntriesByType('resource').map(r => r.name)")
-               if not r.startswith(server) and not r.startswith("data:")]
+    foreign = [
+        r
+        for r in browser.execute_script(
+            "return performance.getEntriesByType('resource').map(r => r.name)"
+        )
+        if not r.startswith(server) and not r.startswith("data:")
+    ]
     assert not foreign, f"{page}: tried to load remote resources {foreign}"

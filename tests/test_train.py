@@ -1,4 +1,5 @@
-"""Tests of lmbook.train: vocabulary, batches, schedule, optimizer groups, evaluation, checkpoints, resuming."""
+"""Tests of lmbook.train: batches, schedule, optimizer groups, evaluation, checkpoints, resuming."""
+
 import math
 import os
 
@@ -6,23 +7,9 @@ import pytest
 import torch
 
 from lmbook import train as tr
-from lmbook import transformer as tf
+from lmbook import transformer as tfm
 
 torch.set_num_threads(1)
-
-
-def test_vocab_round_trip_and_unknowns():
-    chars = tr.Vocab("hello world")
-    assert len(chars) == 8 and chars.itos[0] == " "
-    assert chars.decode(chars.encode("hello")) == "hello"
-    with pytest.raises(KeyError, match="'z' is not in the vocabulary"):
-        chars.encode("z")
-    words = tr.Vocab(["the", "cat", "sat"], unk="<unk>")
-    assert words.decode(words.encode(["the", "dog"]), sep=" ") == "the <unk>"
-    with pytest.raises(ValueError, match="empty"):
-        tr.Vocab([])
-    with pytest.raises(TypeError, match="bytes"):
-        tr.Vocab(b"abc")
 
 
 def test_get_batch_targets_are_shifted_inputs():
@@ -54,8 +41,16 @@ def test_warmup_cosine_schedule():
 
 def _tiny_model(seed=0, dropout=0.0):
     torch.manual_seed(seed)
-    return tf.GPT(tf.GPTConfig(vocab_size=7, context_length=8, d_model=16, num_heads=2, num_layers=1,
-                               dropout=dropout))
+    return tfm.GPT(
+        tfm.GPTConfig(
+            vocab_size=7,
+            context_length=8,
+            d_model=16,
+            num_heads=2,
+            num_layers=1,
+            dropout=dropout,
+        )
+    )
 
 
 def test_configure_optimizer_decays_matrices_only():
@@ -63,8 +58,13 @@ def test_configure_optimizer_decays_matrices_only():
     opt = tr.configure_optimizer(model, lr=1e-3, weight_decay=0.1)
     decay, no_decay = opt.param_groups
     assert decay["weight_decay"] == 0.1 and no_decay["weight_decay"] == 0.0
-    assert all(p.dim() >= 2 for p in decay["params"]) and all(p.dim() < 2 for p in no_decay["params"])
-    assert sum(p.numel() for g in opt.param_groups for p in g["params"]) == model.num_parameters()
+    assert all(p.dim() >= 2 for p in decay["params"]) and all(
+        p.dim() < 2 for p in no_decay["params"]
+    )
+    assert (
+        sum(p.numel() for g in opt.param_groups for p in g["params"])
+        == model.num_parameters()
+    )
     with pytest.raises(ValueError, match="lr"):
         tr.configure_optimizer(model, lr=0)
     with pytest.raises(TypeError, match="model"):
@@ -78,10 +78,16 @@ def test_evaluate_is_the_mean_loss_over_windows():
     model.eval()
     with torch.no_grad():
         for i in range(5):
-            _, loss = model(data[i * 8:(i + 1) * 8][None], data[i * 8 + 1:(i + 1) * 8 + 1][None])
+            _, loss = model(
+                data[i * 8 : (i + 1) * 8][None], data[i * 8 + 1 : (i + 1) * 8 + 1][None]
+            )
             by_hand.append(loss.item())
-    assert tr.evaluate(model, data, 8, batch_size=2) == pytest.approx(sum(by_hand) / 5, rel=1e-6)
-    assert tr.evaluate(model, data, 8, max_tokens=17) == pytest.approx(sum(by_hand[:2]) / 2, rel=1e-6)
+    assert tr.evaluate(model, data, 8, batch_size=2) == pytest.approx(
+        sum(by_hand) / 5, rel=1e-6
+    )
+    assert tr.evaluate(model, data, 8, max_tokens=17) == pytest.approx(
+        sum(by_hand[:2]) / 2, rel=1e-6
+    )
     with pytest.raises(ValueError, match="fewer than"):
         tr.evaluate(model, data[:5], 8)
 
@@ -101,22 +107,41 @@ def test_train_config_validation():
 
 # a learnable stream: a repeating pattern with every fifth token random
 DATA = torch.tensor([0, 1, 2, 3, 4, 5, 6, 4, 2] * 45)
-DATA[::5] = torch.randint(0, 7, (len(DATA[::5]),), generator=torch.Generator().manual_seed(1))
+DATA[::5] = torch.randint(
+    0, 7, (len(DATA[::5]),), generator=torch.Generator().manual_seed(1)
+)
 
 
 def _config(tmp_path, **kw):
-    cfg = dict(max_steps=12, batch_size=4, context_length=8, lr=3e-3, warmup_steps=3, eval_interval=4,
-               eval_tokens=None, checkpoint_path=str(tmp_path / "ckpt.pt"))
+    cfg = dict(
+        max_steps=12,
+        batch_size=4,
+        context_length=8,
+        lr=3e-3,
+        warmup_steps=3,
+        eval_interval=4,
+        eval_tokens=None,
+        checkpoint_path=str(tmp_path / "ckpt.pt"),
+    )
     cfg.update(kw)
     return tr.TrainConfig(**cfg)
 
 
 def test_training_lowers_the_loss_and_records_history(tmp_path):
-    history = tr.train(_tiny_model(), DATA, DATA[:100], _config(tmp_path, max_steps=60, eval_interval=20, lr=1e-2))
+    history = tr.train(
+        _tiny_model(),
+        DATA,
+        DATA[:100],
+        _config(tmp_path, max_steps=60, eval_interval=20, lr=1e-2),
+    )
     assert history["step"] == list(range(1, 61))
     assert history["eval_step"] == [20, 40, 60]
-    assert history["val_loss"][-1] < min(history["val_loss"][0] - 0.1, math.log(7) - 0.3)
-    assert history["lr"][2] == pytest.approx(1e-2) and history["lr"][-1] == pytest.approx(1e-3)
+    assert history["val_loss"][-1] < min(
+        history["val_loss"][0] - 0.1, math.log(7) - 0.3
+    )
+    assert history["lr"][2] == pytest.approx(1e-2) and history["lr"][
+        -1
+    ] == pytest.approx(1e-3)
     assert history["tokens"] == 60 * 4 * 8 and history["tokens_per_s"] > 0
 
 
@@ -136,11 +161,15 @@ def test_checkpoint_resume_reproduces_the_uninterrupted_run(tmp_path):
     saved = torch.load(cfg.checkpoint_path, weights_only=False)
     assert saved["step"] == 6
     torch.manual_seed(123)  # the resumed run must not depend on the state of the world
-    resumed = tr.train(_tiny_model(seed=99, dropout=0.1), DATA, DATA[:100], cfg, resume=True)
+    resumed = tr.train(
+        _tiny_model(seed=99, dropout=0.1), DATA, DATA[:100], cfg, resume=True
+    )
     assert resumed["step"] == full["step"]
     assert resumed["train_loss"] == full["train_loss"]  # exactly, step by step
     assert resumed["val_loss"] == full["val_loss"]
-    assert not [f for f in os.listdir(tmp_path / "b") if f.endswith(".tmp")]  # no temporary files left
+    assert not [
+        f for f in os.listdir(tmp_path / "b") if f.endswith(".tmp")
+    ]  # no temporary files left
 
 
 def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
@@ -159,7 +188,10 @@ def test_save_checkpoint_is_atomic(tmp_path, monkeypatch):
     other = _tiny_model(seed=5)
     info = tr.load_checkpoint(path, model=other)
     assert info == {"step": 3, "note": "first"}
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), other.state_dict().values())
+    )
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         tr.load_checkpoint(tmp_path / "missing.pt", model=other)
     with pytest.raises(TypeError, match="model"):
@@ -172,7 +204,9 @@ def test_matmul_flops_measures_a_positive_rate():
     assert tr_.matmul_flops(64, repeats=2, trials=1) > 0
 
 
-@pytest.mark.parametrize("kwargs", [{"n": 0}, {"repeats": 0}, {"trials": 1.5}, {"n": True}])
+@pytest.mark.parametrize(
+    "kwargs", [{"n": 0}, {"repeats": 0}, {"trials": 1.5}, {"n": True}]
+)
 def test_matmul_flops_rejects_bad_sizes(kwargs):
     from lmbook import train as tr_
 

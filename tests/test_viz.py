@@ -1,4 +1,5 @@
 """lmbook.viz: the book style and the framework-agnostic heatmap."""
+
 from __future__ import annotations
 
 import matplotlib
@@ -23,8 +24,13 @@ def test_to_numpy_accepts_every_framework():
     import tensorflow as tf
 
     expected = np.arange(6, dtype=np.float32).reshape(2, 3)
-    for value in (expected, torch.tensor(expected, requires_grad=True) * 1, tf.constant(expected),
-                  expected.tolist(), torch.tensor(expected, dtype=torch.bfloat16)):
+    for value in (
+        expected,
+        torch.tensor(expected, requires_grad=True) * 1,
+        tf.constant(expected),
+        expected.tolist(),
+        torch.tensor(expected, dtype=torch.bfloat16),
+    ):
         out = viz.to_numpy(value)
         assert isinstance(out, np.ndarray)
         np.testing.assert_allclose(out, expected)
@@ -36,7 +42,14 @@ def test_to_numpy_accepts_every_framework():
 def test_heatmap_draws_values_and_labels():
     fig, ax = plt.subplots()
     values = torch.softmax(torch.randn(3, 4), dim=-1)
-    image = viz.heatmap(values, ["a", "b", "c"], ["w", "x", "y", "z"], ax=ax, annotate=True, title="attention")
+    image = viz.heatmap(
+        values,
+        ["a", "b", "c"],
+        ["w", "x", "y", "z"],
+        ax=ax,
+        annotate=True,
+        title="attention",
+    )
     np.testing.assert_allclose(image.get_array(), values.numpy(), rtol=1e-6)
     assert [t.get_text() for t in ax.get_xticklabels()] == ["w", "x", "y", "z"]
     assert ax.get_title() == "attention"
@@ -50,11 +63,14 @@ def test_heatmap_creates_its_own_axes():
     plt.close(image.axes.figure)
 
 
-@pytest.mark.parametrize("bad, error, match", [
-    (np.zeros(3), ValueError, "2-D"),
-    (np.zeros((0, 3)), ValueError, "empty"),
-    (np.array([["a", "b"]]), TypeError, "real numbers"),
-])
+@pytest.mark.parametrize(
+    "bad, error, match",
+    [
+        (np.zeros(3), ValueError, "2-D"),
+        (np.zeros((0, 3)), ValueError, "empty"),
+        (np.array([["a", "b"]]), TypeError, "real numbers"),
+    ],
+)
 def test_heatmap_rejects_bad_data(bad, error, match):
     with pytest.raises(error, match=match):
         viz.heatmap(bad)
@@ -65,15 +81,3 @@ def test_heatmap_rejects_mismatched_labels():
         viz.heatmap(np.eye(2), row_labels=["a"])
     with pytest.raises(ValueError, match="col_labels"):
         viz.heatmap(np.eye(2), col_labels=["a", "b", "c"])
-
-
-def test_show_source_displays_the_package_code(capsys):
-    viz.show_source(viz.to_numpy, viz.heatmap)
-    shown = capsys.readouterr().out
-    assert "def to_numpy(" in shown and "def heatmap(" in shown
-
-
-@pytest.mark.parametrize("bad", [(), ("not code",), (3,)])
-def test_show_source_rejects_non_code(bad):
-    with pytest.raises(TypeError, match="show_source"):
-        viz.show_source(*bad)

@@ -16,6 +16,7 @@ Grading runs ``otter run`` (no Docker) in one subprocess per submission with a h
 kills the whole process tree (the kernel included); a submission that raises, prints or loops forever still
 gets one row per question, 0 where it failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 __all__ = [
-    "LABS_ROOT",
+    "labs_root",
     "Lab",
     "GradeResult",
     "find_lab",
@@ -53,7 +54,19 @@ __all__ = [
     "main",
 ]
 
-LABS_ROOT = Path(__file__).resolve().parent.parent / "labs"
+LABS_ENV = "LMBOOK_LABS_DIR"
+
+
+def labs_root() -> Path:
+    """The folder of the labs: ``$LMBOOK_LABS_DIR`` if set, else ``labs/`` of the book's repository."""
+    override = os.environ.get(LABS_ENV)
+    if override:
+        return Path(override).resolve()
+    from lmbook.data import repo_root
+
+    return repo_root() / "labs"
+
+
 CSV_COLUMNS = ["submission", "question", "points", "max_points", "total", "status"]
 DEFAULT_TIMEOUT = 120.0
 #: a cell of a submission running longer than this is interrupted, so later questions are still graded
@@ -118,7 +131,9 @@ class GradeResult:
 # ---------------------------------------------------------------------------------------------- finding labs
 def _as_path(value, name: str) -> Path:
     if isinstance(value, bool) or not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a path (str or os.PathLike), got {type(value).__name__}"
+        )
     return Path(value)
 
 
@@ -127,7 +142,9 @@ def find_lab(lab_dir) -> Lab:
     path = _as_path(lab_dir, "lab_dir").resolve()
     if not path.is_dir():
         raise ValueError(f"lab_dir {str(lab_dir)!r} is not a directory")
-    sources = sorted(p for p in (path / "source").glob("*.ipynb") if not p.name.startswith("."))
+    sources = sorted(
+        p for p in (path / "source").glob("*.ipynb") if not p.name.startswith(".")
+    )
     if len(sources) != 1:
         raise ValueError(
             f"lab_dir {str(lab_dir)!r} must contain exactly one source notebook source/*.ipynb, found {len(sources)}"
@@ -137,11 +154,14 @@ def find_lab(lab_dir) -> Lab:
 
 def list_labs(root=None) -> list[Lab]:
     """Every lab under ``root`` (default: the repository's ``labs/``): folders ``NN_topic`` with a source."""
-    root = LABS_ROOT if root is None else _as_path(root, "root")
+    root = labs_root() if root is None else _as_path(root, "root")
     if not root.is_dir():
         raise ValueError(f"root {str(root)!r} is not a directory")
-    return [find_lab(p) for p in sorted(root.iterdir()) if p.is_dir() and _LAB_NAME.match(p.name)
-            and (p / "source").is_dir()]
+    return [
+        find_lab(p)
+        for p in sorted(root.iterdir())
+        if p.is_dir() and _LAB_NAME.match(p.name) and (p / "source").is_dir()
+    ]
 
 
 # ---------------------------------------------------------------------------------------------- building
@@ -160,7 +180,11 @@ def normalize_notebook(nb: dict) -> dict:
         if isinstance(cell.get("source"), list):
             cell["source"] = "".join(cell["source"])
     meta = nb.setdefault("metadata", {})
-    meta["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+    meta["kernelspec"] = {
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+        "name": "python3",
+    }
     lang = meta.get("language_info", {})
     meta["language_info"] = {k: v for k, v in lang.items() if k != "version"}
     nb["nbformat"], nb["nbformat_minor"] = 4, 5
@@ -168,7 +192,10 @@ def normalize_notebook(nb: dict) -> dict:
 
 
 def _write_json_notebook(nb: dict, path: Path) -> None:
-    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
+    path.write_text(
+        json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n",
+        encoding="utf-8",
+    )
 
 
 def _otter_assign(lab: Lab, workdir: Path, run_tests: bool) -> Path:
@@ -177,10 +204,16 @@ def _otter_assign(lab: Lab, workdir: Path, run_tests: bool) -> Path:
     cmd = [sys.executable, "-m", "otter", "assign", str(lab.source), str(out)]
     if not run_tests:
         cmd.append("--no-run-tests")
-    env = dict(os.environ, TMPDIR=str(workdir))  # otter leaves a temp folder behind; keep it in workdir
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=lab.source.parent)
+    env = dict(
+        os.environ, TMPDIR=str(workdir)
+    )  # otter leaves a temp folder behind; keep it in workdir
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, cwd=lab.source.parent
+    )
     if proc.returncode != 0:
-        raise RuntimeError(f"otter assign failed for {lab.source}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"otter assign failed for {lab.source}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     return out
 
 
@@ -188,10 +221,14 @@ def build_autograder(lab_dir, out_dir=None, *, run_tests: bool = False) -> Path:
     """Build only the autograder zip of a lab into ``out_dir`` (default ``LAB/dist``); return its path."""
     lab = find_lab(lab_dir)
     out = lab.dist if out_dir is None else _as_path(out_dir, "out_dir")
-    return build_lab(lab.dir, out_dir=out, run_tests=run_tests, student=False)["autograder"]
+    return build_lab(lab.dir, out_dir=out, run_tests=run_tests, student=False)[
+        "autograder"
+    ]
 
 
-def build_lab(lab_dir, out_dir=None, *, run_tests: bool = True, student: bool = True) -> dict[str, Path]:
+def build_lab(
+    lab_dir, out_dir=None, *, run_tests: bool = True, student: bool = True
+) -> dict[str, Path]:
     """Regenerate a lab's student notebook, public tests and autograder zip from its source notebook.
 
     By default the student notebook and ``tests/`` go to the lab folder and the autograder to ``LAB/dist/``;
@@ -210,11 +247,15 @@ def build_lab(lab_dir, out_dir=None, *, run_tests: bool = True, student: bool = 
         dist.mkdir(parents=True, exist_ok=True)
         zips = sorted((out / "autograder").glob("*-autograder_*.zip"))
         if len(zips) != 1:
-            raise RuntimeError(f"otter assign produced {len(zips)} autograder zips for {lab.source}")
+            raise RuntimeError(
+                f"otter assign produced {len(zips)} autograder zips for {lab.source}"
+            )
         written["autograder"] = Path(shutil.copyfile(zips[0], dist / "autograder.zip"))
         if student:
             student_dir.mkdir(parents=True, exist_ok=True)
-            nb = json.loads((out / "student" / lab.source.name).read_text(encoding="utf-8"))
+            nb = json.loads(
+                (out / "student" / lab.source.name).read_text(encoding="utf-8")
+            )
             target = student_dir / lab.source.name
             _write_json_notebook(normalize_notebook(nb), target)
             tests = student_dir / "tests"
@@ -233,7 +274,10 @@ def question_max_points(autograder) -> dict[str, float]:
     from otter.test_files import ExceptionTestFile, OKTestFile
 
     result = {}
-    with tempfile.TemporaryDirectory(prefix="lmbook-ag-") as tmp, zipfile.ZipFile(path) as zf:
+    with (
+        tempfile.TemporaryDirectory(prefix="lmbook-ag-") as tmp,
+        zipfile.ZipFile(path) as zf,
+    ):
         names = sorted(n for n in zf.namelist() if re.fullmatch(r"tests/[^/]+\.py", n))
         if not names:
             raise ValueError(f"autograder {str(path)!r} holds no tests/*.py")
@@ -269,14 +313,21 @@ def _kill_tree(proc: subprocess.Popen) -> None:
 
 def _check_timeout(value, name: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
+        raise TypeError(
+            f"{name} must be a number of seconds, got {type(value).__name__}"
+        )
     if not value > 0:
         raise ValueError(f"{name} must be > 0 seconds, got {value}")
     return float(value)
 
 
-def grade_notebook(lab_or_autograder, notebook_path, timeout: float = DEFAULT_TIMEOUT, *,
-                   cell_timeout: float | None = None) -> GradeResult:
+def grade_notebook(
+    lab_or_autograder,
+    notebook_path,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    cell_timeout: float | None = None,
+) -> GradeResult:
     """Grade one submitted notebook with ``otter run`` in a subprocess; never hangs, never raises for a bad
     submission.
 
@@ -289,19 +340,28 @@ def grade_notebook(lab_or_autograder, notebook_path, timeout: float = DEFAULT_TI
     if src.is_dir():
         zip_path = find_lab(src).autograder_zip
         if not zip_path.is_file():
-            raise ValueError(f"no autograder at {zip_path}: run `python -m lmbook.labs build {src}` first")
+            raise ValueError(
+                f"no autograder at {zip_path}: run `python -m lmbook.labs build {src}` first"
+            )
     elif src.is_file():
         zip_path = src
     else:
-        raise ValueError(f"lab_or_autograder {str(src)!r} is neither a lab folder nor an autograder zip")
+        raise ValueError(
+            f"lab_or_autograder {str(src)!r} is neither a lab folder nor an autograder zip"
+        )
     nb_path = _as_path(notebook_path, "notebook_path")
     if not nb_path.is_file():
         raise ValueError(f"notebook_path {str(nb_path)!r} is not a file")
     if nb_path.suffix not in (".ipynb", ".zip"):
-        raise ValueError(f"notebook_path {str(nb_path)!r} must be an .ipynb notebook (or an otter .zip export)")
+        raise ValueError(
+            f"notebook_path {str(nb_path)!r} must be an .ipynb notebook (or an otter .zip export)"
+        )
     timeout = _check_timeout(timeout, "timeout")
-    cell_timeout = min(DEFAULT_CELL_TIMEOUT, timeout / 3) if cell_timeout is None else _check_timeout(
-        cell_timeout, "cell_timeout")
+    cell_timeout = (
+        min(DEFAULT_CELL_TIMEOUT, timeout / 3)
+        if cell_timeout is None
+        else _check_timeout(cell_timeout, "cell_timeout")
+    )
     max_points = question_max_points(zip_path)
     zeros = {q: (0.0, m) for q, m in max_points.items()}
 
@@ -314,26 +374,58 @@ def grade_notebook(lab_or_autograder, notebook_path, timeout: float = DEFAULT_TI
         # otter run copies the submission by name; give it a plain name and keep the kernel's cwd clean
         sub = tmp / ("submission" + nb_path.suffix)
         shutil.copyfile(nb_path, sub)
-        cmd = [sys.executable, "-m", "lmbook.labs", "_otter-run", "--cell-timeout", str(cell_timeout),
-               "-a", str(zip_path.resolve()), "-o", str(out), str(sub)]
-        env = dict(os.environ, TMPDIR=str(tmp / "tmp"), PYTHONHASHSEED="0", LMBOOK_PROFILE="cpu")
+        cmd = [
+            sys.executable,
+            "-m",
+            "lmbook.labs",
+            "_otter-run",
+            "--cell-timeout",
+            str(cell_timeout),
+            "-a",
+            str(zip_path.resolve()),
+            "-o",
+            str(out),
+            str(sub),
+        ]
+        env = dict(
+            os.environ,
+            TMPDIR=str(tmp / "tmp"),
+            PYTHONHASHSEED="0",
+            LMBOOK_PROFILE="cpu",
+        )
         env.pop("MPLBACKEND", None)
         with open(tmp / "log.txt", "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=env, cwd=tmp, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=tmp,
+                start_new_session=True,
+            )
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_tree(proc)
-                return GradeResult(str(notebook_path), zeros, "timeout",
-                                   f"killed after the {timeout:g} s per-submission timeout",
-                                   time.monotonic() - start)
+                return GradeResult(
+                    str(notebook_path),
+                    zeros,
+                    "timeout",
+                    f"killed after the {timeout:g} s per-submission timeout",
+                    time.monotonic() - start,
+                )
         seconds = time.monotonic() - start
         log_tail = (tmp / "log.txt").read_bytes()[-2000:].decode("utf-8", "replace")
         results = out / "results.json"
         if proc.returncode != 0 or not results.is_file():
-            return GradeResult(str(notebook_path), zeros, "error",
-                               f"otter run exited with {proc.returncode}: {log_tail}", seconds)
+            return GradeResult(
+                str(notebook_path),
+                zeros,
+                "error",
+                f"otter run exited with {proc.returncode}: {log_tail}",
+                seconds,
+            )
         data = json.loads(results.read_text(encoding="utf-8"))
     # otter writes Gradescope's format: {"tests": [{"name": "q1", "score": 3, "max_score": 5, ...}, ...]}
     scores = dict(zeros)
@@ -343,11 +435,19 @@ def grade_notebook(lab_or_autograder, notebook_path, timeout: float = DEFAULT_TI
     status, message = "ok", ""
     if not found:
         status, message = "error", f"otter produced no test results: {log_tail}"
-    return GradeResult(str(notebook_path), scores, status, message, seconds, details=data)
+    return GradeResult(
+        str(notebook_path), scores, status, message, seconds, details=data
+    )
 
 
-def grade_submissions(lab_dir, submissions_dir, out_csv=None, timeout: float = DEFAULT_TIMEOUT, *,
-                      progress=None) -> list[GradeResult]:
+def grade_submissions(
+    lab_dir,
+    submissions_dir,
+    out_csv=None,
+    timeout: float = DEFAULT_TIMEOUT,
+    *,
+    progress=None,
+) -> list[GradeResult]:
     """Grade every ``*.ipynb`` in ``submissions_dir`` (sorted by name) for the lab in ``lab_dir``, building
     its autograder first if ``dist/autograder.zip`` is missing; write the CSV to ``out_csv`` if given."""
     lab = find_lab(lab_dir)
@@ -385,7 +485,9 @@ def write_grades_csv(results, out_csv) -> Path:
         for r in results:
             for q in sorted(r.scores):
                 p, m = r.scores[q]
-                w.writerow([r.submission, q, f"{p:g}", f"{m:g}", f"{r.total:g}", r.status])
+                w.writerow(
+                    [r.submission, q, f"{p:g}", f"{m:g}", f"{r.total:g}", r.status]
+                )
     return path
 
 
@@ -399,16 +501,28 @@ def replace_function(source: str, name: str, new_code: str) -> str:
         tree = ast.parse(source)
     except SyntaxError as e:
         raise ValueError(f"source is not valid Python: {e}") from e
-    nodes = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name]
+    nodes = [
+        n
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
+    ]
     if not nodes:
         raise ValueError(f"source defines no top-level function {name!r}")
     node = nodes[0]
     start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
     lines = source.split("\n")
-    return "\n".join(lines[:start] + new_code.strip("\n").split("\n") + lines[node.end_lineno:])
+    return "\n".join(
+        lines[:start] + new_code.strip("\n").split("\n") + lines[node.end_lineno :]
+    )
 
 
-def make_variant(notebook_path, out_path, replacements: dict[str, str], *, metadata: dict | None = None) -> Path:
+def make_variant(
+    notebook_path,
+    out_path,
+    replacements: dict[str, str],
+    *,
+    metadata: dict | None = None,
+) -> Path:
     """Copy a notebook to ``out_path`` with functions replaced, e.g. a plausible wrong submission made from a
     lab's source: ``make_variant(src, tmp / "wrong.ipynb", {"log_softmax": "def log_softmax(x): ..."})``.
     Each name must be defined at top level in exactly one code cell; outputs are cleared; ``metadata`` is
@@ -419,7 +533,9 @@ def make_variant(notebook_path, out_path, replacements: dict[str, str], *, metad
     out = _as_path(out_path, "out_path")
     if not nb_path.is_file():
         raise ValueError(f"notebook_path {str(nb_path)!r} is not a file")
-    if not isinstance(replacements, dict) or not all(isinstance(k, str) for k in replacements):
+    if not isinstance(replacements, dict) or not all(
+        isinstance(k, str) for k in replacements
+    ):
         raise TypeError("replacements must be a dict {function name: new code}")
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict, got {type(metadata).__name__}")
@@ -434,10 +550,14 @@ def make_variant(notebook_path, out_path, replacements: dict[str, str], *, metad
                 tree = ast.parse(cell.source)
             except SyntaxError:
                 continue
-            if any(isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body):
+            if any(
+                isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body
+            ):
                 hits.append(cell)
         if len(hits) != 1:
-            raise ValueError(f"function {name!r} must be defined in exactly one code cell, found {len(hits)}")
+            raise ValueError(
+                f"function {name!r} must be defined in exactly one code cell, found {len(hits)}"
+            )
         hits[0].source = replace_function(hits[0].source, name, code)
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -447,15 +567,26 @@ def make_variant(notebook_path, out_path, replacements: dict[str, str], *, metad
     return out
 
 
-def make_submission(lab_dir, out_path, replacements: dict[str, str] | None = None) -> Path:
+def make_submission(
+    lab_dir, out_path, replacements: dict[str, str] | None = None
+) -> Path:
     """A gradable submission made from the lab's source notebook (all solutions), with the functions in
     ``replacements`` swapped for other code: ``make_submission(lab, tmp / "q1.ipynb", {"log_softmax": WRONG})``.
     It carries the student notebook's ``otter`` metadata (the assignment name otter checks)."""
     lab = find_lab(lab_dir)
     if not lab.student.is_file():
-        raise ValueError(f"{lab.student} is missing: run `python -m lmbook.labs build {lab.dir}` first")
-    student_meta = json.loads(lab.student.read_text(encoding="utf-8")).get("metadata", {})
-    return make_variant(lab.source, out_path, replacements or {}, metadata={"otter": student_meta.get("otter", {})})
+        raise ValueError(
+            f"{lab.student} is missing: run `python -m lmbook.labs build {lab.dir}` first"
+        )
+    student_meta = json.loads(lab.student.read_text(encoding="utf-8")).get(
+        "metadata", {}
+    )
+    return make_variant(
+        lab.source,
+        out_path,
+        replacements or {},
+        metadata={"otter": student_meta.get("otter", {})},
+    )
 
 
 # ---------------------------------------------------------------------------------------------- CLI
@@ -478,7 +609,9 @@ def _otter_run(argv: list[str]) -> int:
         timeout_func = Any(default_value=cell_limit, allow_none=True)
         interrupt_on_timeout = Bool(True)
 
-    pre.ExecutePreprocessor = _TimedExecutePreprocessor  # otter imports it from here at call time
+    pre.ExecutePreprocessor = (
+        _TimedExecutePreprocessor  # otter imports it from here at call time
+    )
     from otter.cli import cli
 
     cli.main(["run", "--no-logo", *rest], prog_name="otter", standalone_mode=False)
@@ -489,16 +622,28 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["_otter-run"]:
         return _otter_run(argv[1:])
-    ap = argparse.ArgumentParser(prog="python -m lmbook.labs", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m lmbook.labs", description=__doc__.split("\n")[0]
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
-    b = sub.add_parser("build", help="regenerate student notebooks, public tests and autograder zips")
-    b.add_argument("labs", nargs="*", help="lab folders (default: every lab under labs/)")
-    b.add_argument("--no-run-tests", action="store_true", help="skip otter's check that the source passes")
+    b = sub.add_parser(
+        "build", help="regenerate student notebooks, public tests and autograder zips"
+    )
+    b.add_argument(
+        "labs", nargs="*", help="lab folders (default: every lab under labs/)"
+    )
+    b.add_argument(
+        "--no-run-tests",
+        action="store_true",
+        help="skip otter's check that the source passes",
+    )
     g = sub.add_parser("grade", help="grade a folder of submitted notebooks into a CSV")
     g.add_argument("lab")
     g.add_argument("submissions")
     g.add_argument("--out", default="grades.csv")
-    g.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per submission")
+    g.add_argument(
+        "--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per submission"
+    )
     args = ap.parse_args(argv)
     if args.cmd == "build":
         labs = [find_lab(p) for p in args.labs] if args.labs else list_labs()
@@ -506,14 +651,21 @@ def main(argv=None) -> int:
             t0 = time.monotonic()
             paths = build_lab(lab.dir, run_tests=not args.no_run_tests)
             rel = {k: os.path.relpath(v) for k, v in paths.items()}
-            print(f"built {os.path.relpath(lab.dir)} in {time.monotonic() - t0:.1f} s: {rel}")
+            print(
+                f"built {os.path.relpath(lab.dir)} in {time.monotonic() - t0:.1f} s: {rel}"
+            )
         return 0
 
     def report(r: GradeResult) -> None:
         note = f" ({r.status}: {r.message[:200]})" if r.status != "ok" else ""
-        print(f"{r.submission}: {r.total:g}/{r.max_total:g} in {r.seconds:.1f} s{note}", flush=True)
+        print(
+            f"{r.submission}: {r.total:g}/{r.max_total:g} in {r.seconds:.1f} s{note}",
+            flush=True,
+        )
 
-    results = grade_submissions(args.lab, args.submissions, args.out, args.timeout, progress=report)
+    results = grade_submissions(
+        args.lab, args.submissions, args.out, args.timeout, progress=report
+    )
     print(f"graded {len(results)} submissions -> {args.out}")
     return 0
 

