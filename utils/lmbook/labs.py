@@ -37,6 +37,9 @@ from pathlib import Path
 
 __all__ = [
     "labs_root",
+    "BorrowedAnswer",
+    "check_own_code",
+    "forbid_calls",
     "Lab",
     "GradeResult",
     "find_lab",
@@ -489,6 +492,138 @@ def write_grades_csv(results, out_csv) -> Path:
                     [r.submission, q, f"{p:g}", f"{m:g}", f"{r.total:g}", r.status]
                 )
     return path
+
+
+# ------------------------------------------------------------------------ integrity (hidden tests)
+class BorrowedAnswer(AssertionError):
+    """A graded function is not the student's own work (imported, or calls what the lab forbids)."""
+
+
+def _resolve(dotted: str):
+    import importlib
+
+    parts = dotted.split(".")
+    for i in range(len(parts), 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:i]))
+        except ImportError:
+            continue
+        for attr in parts[i:]:
+            obj = getattr(obj, attr)
+        return obj
+    raise ImportError(dotted)
+
+
+def _referenced_names(fn) -> set[str]:
+    """Dotted names a function's code mentions (``np.linalg.norm``, ``F.softmax``, ``lmbook``)."""
+    import inspect
+    import textwrap
+
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+    except (OSError, TypeError, SyntaxError):
+        return set()
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            parts, cur = [], node
+            while isinstance(cur, ast.Attribute):
+                parts.append(cur.attr)
+                cur = cur.value
+            if isinstance(cur, ast.Name):
+                found.add(".".join([cur.id, *reversed(parts)]))
+        elif isinstance(node, ast.Name):
+            found.add(node.id)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found |= {f"{node.module}.{a.name}" for a in node.names} | {node.module}
+    return found
+
+
+def check_own_code(fn, what: str, *, forbidden=(), namespace=None) -> None:
+    """Raise :class:`BorrowedAnswer` unless ``fn`` was written in the notebook and its code
+    names none of the ``forbidden`` dotted names (e.g. ``"lmbook"``,
+    ``"torch.nn.functional.scaled_dot_product_attention"``, ``"nltk"``).
+
+    ``namespace`` (the notebook's globals) lets aliases count: ``F.softmax`` is
+    ``torch.nn.functional.softmax`` when ``F`` is that module there. Use it with
+    :func:`forbid_calls`, which also catches calls hidden behind a helper.
+    """
+    if not callable(fn):
+        raise BorrowedAnswer(
+            f"{what} should be a function you define, got {type(fn).__name__}"
+        )
+    module = getattr(fn, "__module__", None)
+    if module not in ("__main__", None) and not str(module).startswith("__otter"):
+        raise BorrowedAnswer(
+            f"{what} is imported from {module!r}: write it yourself in the notebook"
+        )
+    namespace = namespace or getattr(fn, "__globals__", {})
+    banned = {}
+    for bad in forbidden:
+        try:
+            banned[id(_resolve(bad))] = bad
+        except (ImportError, AttributeError):
+            pass
+    for name in sorted(_referenced_names(fn)):
+        head, _, rest = name.partition(".")
+        target = namespace.get(head)
+        full = _full_name(target, rest) if target is not None else name
+        hit = banned.get(id(target)) if target is not None and not rest else None
+        hit = hit or next(
+            (b for b in forbidden if full == b or full.startswith(b + ".")), None
+        )
+        if hit:
+            raise BorrowedAnswer(
+                f"{what} uses {hit} ({name} in your code), which this lab asks you to "
+                f"write yourself"
+            )
+
+
+def _full_name(target, rest: str) -> str:
+    """``F`` + ``softmax`` -> ``torch.nn.functional.softmax`` (modules, imported functions)."""
+    import types
+
+    if isinstance(target, types.ModuleType):
+        base = target.__name__
+    elif getattr(target, "__module__", None) and hasattr(target, "__qualname__"):
+        base = f"{target.__module__}.{target.__qualname__}"
+    else:
+        return rest
+    return f"{base}.{rest}" if rest else base
+
+
+class forbid_calls:  # noqa: N801 - used like a function: ``with forbid_calls(...):``
+    """Context manager: replace each dotted name by a function that raises
+    :class:`BorrowedAnswer`, so a graded function that calls it (directly or through a
+    helper) fails with a clear reason."""
+
+    def __init__(self, *dotted: str, what: str = "your function") -> None:
+        self.dotted, self.what, self.saved = dotted, what, []
+
+    def __enter__(self):
+        for name in self.dotted:
+            owner_name, _, attr = name.rpartition(".")
+            try:
+                owner = _resolve(owner_name)
+                original = getattr(owner, attr)
+            except (ImportError, AttributeError):
+                continue
+
+            def refuse(*args, _name=name, **kwargs):
+                raise BorrowedAnswer(
+                    f"{self.what} calls {_name}, which this lab asks you to write yourself"
+                )
+
+            setattr(owner, attr, refuse)
+            self.saved.append((owner, attr, original))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for owner, attr, original in reversed(self.saved):
+            setattr(owner, attr, original)
+        self.saved.clear()
 
 
 # ---------------------------------------------------------------------------------------------- variants
