@@ -10,6 +10,7 @@ from lmbook.hmm import forward_log
 from lmbook.labs import BorrowedAnswer, check_own_code, forbid_calls
 
 BAD = ["torch.nn.functional.scaled_dot_product_attention", "lmbook"]
+HOME = (__name__,)
 
 
 def own(q, k, v):
@@ -34,7 +35,7 @@ def through_a_helper(q, k, v):
 
 
 def test_own_code_passes():
-    check_own_code(own, "own", forbidden=BAD)
+    check_own_code(own, "own", forbidden=BAD, home=HOME)
 
 
 @pytest.mark.parametrize(
@@ -48,12 +49,14 @@ def test_own_code_passes():
 )
 def test_borrowed_answers_are_refused_with_a_reason(fn, reason):
     with pytest.raises(BorrowedAnswer, match=reason):
-        check_own_code(fn, "q1", forbidden=BAD)
+        check_own_code(fn, "q1", forbidden=BAD, home=HOME)
 
 
 def test_forbid_calls_catches_a_call_behind_a_helper_and_restores():
     x = torch.randn(1, 2, 3)
-    check_own_code(through_a_helper, "q1", forbidden=BAD)  # static check cannot see it
+    check_own_code(
+        through_a_helper, "q1", forbidden=BAD, home=HOME
+    )  # static check cannot see it
     with (
         forbid_calls(BAD[0], what="q1"),
         pytest.raises(BorrowedAnswer, match="q1 calls"),

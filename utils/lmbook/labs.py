@@ -541,21 +541,24 @@ def _referenced_names(fn) -> set[str]:
     return found
 
 
-def check_own_code(fn, what: str, *, forbidden=(), namespace=None) -> None:
+def check_own_code(
+    fn, what: str, *, forbidden=(), namespace=None, home=("__main__",)
+) -> None:
     """Raise :class:`BorrowedAnswer` unless ``fn`` was written in the notebook and its code
     names none of the ``forbidden`` dotted names (e.g. ``"lmbook"``,
     ``"torch.nn.functional.scaled_dot_product_attention"``, ``"nltk"``).
 
     ``namespace`` (the notebook's globals) lets aliases count: ``F.softmax`` is
     ``torch.nn.functional.softmax`` when ``F`` is that module there. Use it with
-    :func:`forbid_calls`, which also catches calls hidden behind a helper.
+    :func:`forbid_calls`, which also catches calls hidden behind a helper. ``home`` names the
+    modules that count as the notebook (``__main__`` when otter runs it).
     """
     if not callable(fn):
         raise BorrowedAnswer(
             f"{what} should be a function you define, got {type(fn).__name__}"
         )
     module = getattr(fn, "__module__", None)
-    if module not in ("__main__", None) and not str(module).startswith("__otter"):
+    if module is not None and module not in home:
         raise BorrowedAnswer(
             f"{what} is imported from {module!r}: write it yourself in the notebook"
         )
