@@ -1,17 +1,21 @@
-"""Our vectorised Viterbi against NLTK's HiddenMarkovModelTagger holding identical parameters, on the WSJ test split.
+"""Our vectorised Viterbi against NLTK's HiddenMarkovModelTagger holding identical
+parameters, on the WSJ test split.
 
 Run from the repository root:  .venv/bin/python benchmarks/hmm_vs_nltk.py
 Writes benchmarks/results/hmm_vs_nltk.json and benchmarks/results/hmm_vs_nltk.md.
 
-Our tagger is timed twice: ``tag_sents`` (the whole split decoded by ``viterbi_batch``, vectorised over sentences
-and states) and ``tag`` called once per sentence (vectorised over states only); both give the same tags.
-Both taggers use the start, transition and emission scores of one ``lmbook.hmm.HMMTagger`` fitted on the training
-split with the settings chapter 2 selects on a development split (theta=3, rare_max=5). NLTK receives them as
-probability distributions: the transition and start rows as ``DictionaryProbDist``s and, for every tag, an
-emission distribution whose ``logprob(word)`` returns our emission score (in NLTK's base 2), so unknown words get
-the same suffix model. Timings are end to end (``tag`` on every test sentence), after one warm-up pass that
-fills both emission caches, best of several runs. NLTK's decoder works in float32 and ours in float64, so
-near-ties may be broken differently; the agreement figures say how often that happens.
+Our tagger is timed twice: ``tag_sents`` (the whole split decoded by ``viterbi_batch``,
+vectorised over sentences and states) and ``tag`` called once per sentence (vectorised
+over states only); both give the same tags. Both taggers use the start, transition and
+emission scores of one ``lmbook.hmm.HMMTagger`` fitted on the training split with the
+settings chapter 2 selects on a development split (theta=3, rare_max=5). NLTK receives
+them as probability distributions: the transition and start rows as
+``DictionaryProbDist``s and, for every tag, an emission distribution whose
+``logprob(word)`` returns our emission score (in NLTK's base 2), so unknown words get
+the same suffix model. Timings are end to end (``tag`` on every test sentence), after
+one warm-up pass that fills both emission caches, best of several runs. NLTK's decoder
+works in float32 and ours in float64, so near-ties may be broken differently; the
+agreement figures say how often that happens.
 """
 
 from __future__ import annotations
@@ -43,7 +47,9 @@ REPEATS_LMBOOK = 25  # ours is fast: more repeats make best-of robust to load
 
 
 class _EmissionDist(ProbDistI):
-    """P(word | tag) for one tag, read from our tagger's emission scores (NLTK's logprob is base 2)."""
+    """P(word | tag) for one tag, read from our tagger's emission scores (NLTK's logprob
+    is base 2).
+    """
 
     def __init__(self, scores, column: int, known: list[str]):
         self._scores, self._column, self._known = scores, column, known
@@ -156,20 +162,29 @@ def write(result: dict) -> None:
     (RESULTS / "hmm_vs_nltk.json").write_text(json.dumps(result, indent=1) + "\n")
     s, a, acc = result["seconds"], result["agreement"], result["accuracy"]
     table = (
-        "# Viterbi POS tagging of the WSJ test split: lmbook.hmm vs NLTK (identical parameters)\n\n"
-        f"Command: `{result['meta']['command']}` ({result['meta']['test_sentences']} sentences, "
-        f"{result['meta']['test_tokens']} tokens, best of {result['meta']['repeats']['lmbook']} (ours) and "
+        "# Viterbi POS tagging of the WSJ test split: lmbook.hmm vs NLTK (identical "
+        "parameters)\n\n"
+        f"Command: `{result['meta']['command']}` ({result['meta']['test_sentences']} "
+        "sentences, "
+        f"{result['meta']['test_tokens']} tokens, best of "
+        f"{result['meta']['repeats']['lmbook']} (ours) and "
         f"{result['meta']['repeats']['nltk']} (NLTK) runs after a warm-up; "
-        f"{result['meta']['cpu_count']} CPU cores, load average {result['meta']['load_average_1min']} "
-        "when the run ended: the machine was shared, so absolute times vary, the ratio less).\n\n"
+        f"{result['meta']['cpu_count']} CPU cores, load average "
+        f"{result['meta']['load_average_1min']} "
+        "when the run ended: the machine was shared, so absolute times vary, the ratio "
+        "less).\n\n"
         "| tagger | seconds | tokens/s | accuracy |\n|---|---:|---:|---:|\n"
-        f"| lmbook.hmm `tag_sents` (vectorised over states and sentences) | {s['lmbook']:.3f} | "
+        "| lmbook.hmm `tag_sents` (vectorised over states and sentences) | "
+        f"{s['lmbook']:.3f} | "
         f"{result['meta']['test_tokens'] / s['lmbook']:,.0f} | {acc['lmbook']:.4f} |\n"
-        f"| lmbook.hmm `tag`, one sentence at a time (vectorised over states) | {s['lmbook_one_at_a_time']:.3f} | "
-        f"{result['meta']['test_tokens'] / s['lmbook_one_at_a_time']:,.0f} | {acc['lmbook']:.4f} |\n"
+        "| lmbook.hmm `tag`, one sentence at a time (vectorised over states) | "
+        f"{s['lmbook_one_at_a_time']:.3f} | "
+        f"{result['meta']['test_tokens'] / s['lmbook_one_at_a_time']:,.0f} | "
+        f"{acc['lmbook']:.4f} |\n"
         f"| nltk.tag.hmm.HiddenMarkovModelTagger | {s['nltk']:.3f} | "
         f"{result['meta']['test_tokens'] / s['nltk']:,.0f} | {acc['nltk']:.4f} |\n\n"
-        f"Speed-up over NLTK: **{result['speedup']}x** batched, {result['speedup_one_at_a_time']}x one sentence "
+        f"Speed-up over NLTK: **{result['speedup']}x** batched, "
+        f"{result['speedup_one_at_a_time']}x one sentence "
         f"at a time. Agreement: {a['tokens']:.2%} of tokens, "
         f"{a['sentences']:.2%} of sentences tagged identically.\n"
     )

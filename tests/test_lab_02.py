@@ -1,6 +1,7 @@
-"""Lab 2 (hidden Markov models): the source scores full marks, the student notebook 0, plausible wrong answers
-lose exactly the points of the tests written to catch them, and the committed student files are a fresh build
-without solutions or hidden tests. Uses the helpers of lmbook.labs (see tests/test_labs.py for Lab 0)."""
+"""Lab 2 (hidden Markov models): the source scores full marks, the student notebook 0,
+plausible wrong answers lose exactly the points of the tests written to catch them, and
+the committed student files are a fresh build without solutions or hidden tests. Uses
+the helpers of lmbook.labs (see tests/test_labs.py for Lab 0)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from lmbook import labs
 LAB2 = labs.labs_root() / "02_hmm"
 QUESTIONS = {"q1": 5.0, "q2": 5.0, "q3": 4.0}
 
-# Wrong answer A: the forward algorithm in probability space (underflows on long sequences) and "Viterbi" that
+# Wrong answer A: the forward algorithm in probability space (underflows on long
+# sequences) and "Viterbi" that
 # takes the best state at each time instead of following backpointers.
 WRONG_FORWARD_PROBABILITY_SPACE = """
 def forward_log(log_start, log_trans, log_emit):
@@ -44,11 +46,15 @@ def state_posteriors(log_start, log_trans, log_emit):
         log_beta[t] = logsumexp(log_trans + log_beta[t + 1][None, :], axis=1)
     return np.exp(log_alpha + log_beta - loglik)
 """
-# A: q1 loses its long-sequence test (1 point) and q3 its long-sequence test, which builds on forward_log (1);
-# q2 loses the two tests that compare the path with the optimum, the small exhaustive search and the long
-# sequence (2); on the casino rolls of the types test the greedy path happens to be the best one.
+# A: q1 loses its long-sequence test (1 point) and q3 its long-sequence test, which
+# builds on forward_log (1);
+# q2 loses the two tests that compare the path with the optimum, the small exhaustive
+# search and the long
+# sequence (2); on the casino rolls of the types test the greedy path happens to be the
+# best one.
 EXPECTED_A = {"q1": 4.0, "q2": 3.0, "q3": 3.0}
-# B: the posteriors are wrong everywhere except in the one-state model, whose check shares a test with a
+# B: the posteriors are wrong everywhere except in the one-state model, whose check
+# shares a test with a
 # case it fails: q3 scores 0; q1 and q2 keep full marks.
 EXPECTED_B = {"q1": 5.0, "q2": 5.0, "q3": 0.0}
 

@@ -1,6 +1,7 @@
-"""Lab 5 (attention and positional encodings): the source scores full marks, the student notebook 0, plausible
-wrong answers lose exactly the points of the tests written to catch them, and the committed student files are a
-fresh build without solutions or hidden tests. Uses the helpers of lmbook.labs (see tests/test_labs.py)."""
+"""Lab 5 (attention and positional encodings): the source scores full marks, the student
+notebook 0, plausible wrong answers lose exactly the points of the tests written to
+catch them, and the committed student files are a fresh build without solutions or
+hidden tests. Uses the helpers of lmbook.labs (see tests/test_labs.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from lmbook import labs
 LAB5 = labs.labs_root() / "05_transformers"
 QUESTIONS = {"q1": 5.0, "q2": 5.0, "q3": 4.0}
 
-# Wrong answer A: the mask applied with nn.MultiheadAttention's convention (True = blocked) and an encoding that
+# Wrong answer A: the mask applied with nn.MultiheadAttention's convention (True =
+# blocked) and an encoding that
 # assumes an even width (cos written into every odd column with the full angle table).
 WRONG_MASK_CONVENTION = """
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
@@ -35,8 +37,10 @@ def sinusoidal_encoding(max_len, d_model):
     pe[:, 1::2] = torch.cos(angle)
     return pe.float()
 """
-# Wrong answer B: multi-head attention whose heads divide by sqrt(d_model) instead of sqrt(d_k), and a causal mask
-# made by multiplying the scores by 0 instead of setting them to -inf (future positions still get weight).
+# Wrong answer B: multi-head attention whose heads divide by sqrt(d_model) instead of
+# sqrt(d_k), and a causal mask
+# made by multiplying the scores by 0 instead of setting them to -inf (future positions
+# still get weight).
 WRONG_MHA_SCALE = """
 def multi_head_attention(x, w_qkv, b_qkv, w_out, b_out, num_heads, mask=None, causal=False):
     B, T, d_model = x.shape
@@ -58,11 +62,14 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
         scores = scores.masked_fill(~mask, float("-inf"))
     return torch.softmax(scores, dim=-1) @ v
 """
-# A: q1 loses the padding-mask test (1); q2 loses its padding-mask test, which builds on question 1 (1);
+# A: q1 loses the padding-mask test (1); q2 loses its padding-mask test, which builds on
+# question 1 (1);
 # q3 loses the odd-width test (1).
 EXPECTED_A = {"q1": 4.0, "q2": 4.0, "q3": 3.0}
-# B (both mistakes): q1's causal tests fail (public causal, odd sizes with causal, padding + causal, leakage) and
-# only the unmasked parity test passes (1); q2 fails every test with more than one head and the causal one,
+# B (both mistakes): q1's causal tests fail (public causal, odd sizes with causal,
+# padding + causal, leakage) and
+# only the unmasked parity test passes (1); q2 fails every test with more than one head
+# and the causal one,
 # keeping only the single-head test (1); q3 keeps full marks.
 EXPECTED_B = {"q1": 1.0, "q2": 1.0, "q3": 4.0}
 

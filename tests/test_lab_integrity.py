@@ -1,5 +1,6 @@
-"""lmbook.labs.check_own_code and forbid_calls: the hidden-test helpers that refuse borrowed
-answers (imported solutions, calls of what a lab forbids, directly, by alias or via a helper)."""
+"""lmbook.labs.check_own_code and forbid_calls: the hidden-test helpers that refuse
+borrowed answers (imported solutions, calls of what a lab forbids, directly, by alias or
+via a helper)."""
 
 import pytest
 import torch

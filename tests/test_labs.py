@@ -1,7 +1,9 @@
-"""Lab pipeline (lmbook.labs) and Lab 0: build, grading with hidden tests, wrong submissions, timeouts.
+"""Lab pipeline (lmbook.labs) and Lab 0: build, grading with hidden tests, wrong
+submissions, timeouts.
 
-Grading one notebook starts a kernel under ``otter run`` (10-20 s), so the notebooks are graded once per
-session, two at a time, and the tests read the results. Other labs reuse the helpers: see test_lab_NN.py and labcheck.py.
+Grading one notebook starts a kernel under ``otter run`` (10-20 s), so the notebooks are
+graded once per session, two at a time, and the tests read the results. Other labs reuse
+the helpers: see test_lab_NN.py and labcheck.py.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from lmbook import labs
 
 LAB0 = labs.labs_root() / "00_warmup"
 
-# Plausible wrong answers, each replacing one solution function of the source; the points they must lose
+# Plausible wrong answers, each replacing one solution function of the source; the
+# points they must lose
 # are the test cases written to catch that mistake (see the source notebook).
 WRONG_Q1_OVERFLOWING_SOFTMAX = """
 def log_softmax(logits):
@@ -80,8 +83,10 @@ WRONG = {
     "unigram_model": WRONG_Q4_ITERATES_STRING,
     "perplexity": WRONG_Q5_OFF_BY_ONE,
 }
-# points lost per question: q1 the huge-logits test; q2 the bad-input test; q3 the bits test (nats tests pass);
-# q4 the bad-input test (a string is split into characters); q5 every test using the value (3 of 4)
+# points lost per question: q1 the huge-logits test; q2 the bad-input test; q3 the bits
+# test (nats tests pass);
+# q4 the bad-input test (a string is split into characters); q5 every test using the
+# value (3 of 4)
 EXPECTED_WRONG = {"q1": 4.0, "q2": 3.0, "q3": 4.0, "q4": 1.0, "q5": 1.0}
 LOOPING = "def log_softmax(logits):\n    while True:\n        pass\n"
 
@@ -103,7 +108,8 @@ def lab0_grades(lab0_build, tmp_path_factory):
     looping_fn = labs.make_submission(
         LAB0, d / "looping_function.ipynb", {"log_softmax": LOOPING}
     )
-    # a stray top-level cell that prints forever: interrupted by the per-cell timeout, the rest is graded
+    # a stray top-level cell that prints forever: interrupted by the per-cell timeout,
+    # the rest is graded
     nb = nbformat.read(source, as_version=4)
     nb.cells.insert(
         2, nbformat.v4.new_code_cell("while True:\n    print('spam ' * 20)")
@@ -126,7 +132,7 @@ def _max_points(lab0_build):
     return labs.question_max_points(lab0_build["autograder"])
 
 
-# ------------------------------------------------------------------------------------------ Lab 0 grading
+# ------------------------------------------------------------------------ Lab 0 grading
 def test_source_scores_full_marks(lab0_grades, lab0_build):
     r = lab0_grades["source"]
     assert r.status == "ok", r.message
@@ -162,7 +168,7 @@ def test_endless_loop_in_a_graded_function_still_gets_a_score(lab0_grades, lab0_
     assert r.points() == {q: 0.0 for q in _max_points(lab0_build)}
 
 
-# ------------------------------------------------------------------------------------------ committed files
+# ---------------------------------------------------------------------- committed files
 def test_committed_student_files_equal_a_fresh_build(lab0_build):
     labcheck.assert_committed_equals_fresh_build(LAB0, lab0_build)
 
@@ -198,7 +204,7 @@ def test_public_test_failure_names_input_expected_and_got(tmp_path):
     assert "['a', 'b', 'd']" in msg and "should be 4.0" in msg and "got 5.0" in msg
 
 
-# ------------------------------------------------------------------------------------------ helpers
+# ------------------------------------------------------------------------------ helpers
 def test_find_and_list_labs():
     lab = labs.find_lab(LAB0)
     assert lab.source == LAB0 / "source" / "warmup.ipynb"

@@ -1,5 +1,5 @@
-"""ruff keeps the package, tests, benchmarks and notebooks linted and formatted (lines <= 88
-columns, so the code the site shows reads without scrolling sideways)."""
+"""ruff keeps the package, tests, benchmarks and notebooks linted and formatted (lines
+<= 88 columns, so the code the site shows reads without scrolling sideways)."""
 
 import pathlib
 import shutil

@@ -1,4 +1,6 @@
-"""Unit tests of lmbook.ngram: counting, every estimator's distribution, references (nltk.lm, hand-worked KN)."""
+"""Unit tests of lmbook.ngram: counting, every estimator's distribution, references
+(nltk.lm, hand-worked KN).
+"""
 
 from __future__ import annotations
 
@@ -56,7 +58,7 @@ def fitted(order, corpus):
     return out
 
 
-# ------------------------------------------------------------------------------------------------ counting
+# ----------------------------------------------------------------------------- counting
 @pytest.mark.parametrize("order", [1, 2, 3, 4])
 def test_counts_match_naive_counting(corpus, order):
     train, _, vocab = corpus
@@ -94,7 +96,7 @@ def test_unseen_rate_matches_naive(corpus):
     assert rates[1] == 0.0
 
 
-# ------------------------------------------------------------------------------------------------ distributions
+# ------------------------------------------------------------------------ distributions
 CONTEXTS = [
     [],
     ["<s>"],
@@ -173,7 +175,7 @@ def test_interpolation_weights_fitted_on_heldout_beat_default(corpus):
     assert tuned.perplexity(heldout) < default.perplexity(heldout)
 
 
-# ------------------------------------------------------------------------------------------------ nltk.lm
+# ------------------------------------------------------------------------------ nltk.lm
 def nltk_and_ours(order, estimator):
     nltk_lm = pytest.importorskip("nltk.lm")
     from nltk.util import ngrams
@@ -181,9 +183,12 @@ def nltk_and_ours(order, estimator):
     train = random_corpus(2, n_sents=25, max_len=6)
     train = [[w for w in s if w != "e"] or ["a"] for s in train]
     vocab = ng.Vocabulary(WORDS[:4])
-    # nltk counts the padding symbol as a vocabulary word it could predict, we never predict <s>; with nltk's
-    # <unk> label as the left pad (the corpus has no unknown word) both models have the same five predictable
-    # tokens {a, b, c, d, </s>, <unk>} minus nothing, and nltk's <unk> history plays the role of our <s>.
+    # nltk counts the padding symbol as a vocabulary word it could predict, we never
+    # predict <s>; with nltk's
+    # <unk> label as the left pad (the corpus has no unknown word) both models have the
+    # same five predictable
+    # tokens {a, b, c, d, </s>, <unk>} minus nothing, and nltk's <unk> history plays the
+    # role of our <s>.
     pad = "<unk>"
     text = [list(ngrams([pad] * (order - 1) + s + ["</s>"], order)) for s in train]
     ref = (nltk_lm.MLE if estimator == "mle" else nltk_lm.Laplace)(order)
@@ -211,7 +216,7 @@ def test_matches_nltk_exactly(order, estimator):
     assert ours.perplexity(sentences) == pytest.approx(ref.perplexity(flat), rel=1e-12)
 
 
-# ------------------------------------------------------------------------------------------------ Kneser-Ney by hand
+# ------------------------------------------------------------------- Kneser-Ney by hand
 @pytest.fixture(scope="module")
 def tiny():
     # <s> a b </s> | <s> a c </s> | <s> b c </s>
@@ -222,8 +227,10 @@ def tiny():
 def test_kneser_ney_bigram_by_hand(tiny):
     sents, vocab = tiny
     lm = ng.KneserNey(2, discount=0.5).fit(sents, vocab)
-    # continuation counts N1+(. w): a {<s>} = 1, b {<s>, a} = 2, c {a, b} = 2, </s> {b, c} = 2; total 7
-    # unigram level: max(N - D, 0) / 7 + (D * 4 / 7) * 1/|V|, |V| = 5 predictable tokens (a b c </s> <unk>)
+    # continuation counts N1+(. w): a {<s>} = 1, b {<s>, a} = 2, c {a, b} = 2, </s> {b,
+    # c} = 2; total 7
+    # unigram level: max(N - D, 0) / 7 + (D * 4 / 7) * 1/|V|, |V| = 5 predictable tokens
+    # (a b c </s> <unk>)
     gamma1 = 0.5 * 4 / 7
     p1 = {
         "a": 0.5 / 7 + gamma1 / 5,
@@ -234,7 +241,8 @@ def test_kneser_ney_bigram_by_hand(tiny):
     }
     for w, p in p1.items():
         assert lm.prob(w, []) == pytest.approx(p, abs=1e-15)
-    # bigram level, raw counts: c(a .) = 2 with c(a b) = c(a c) = 1; gamma(a) = D * 2 / 2
+    # bigram level, raw counts: c(a .) = 2 with c(a b) = c(a c) = 1; gamma(a) = D * 2 /
+    # 2
     assert lm.prob("c", ["a"]) == pytest.approx(
         (1 - 0.5) / 2 + 0.5 * 2 / 2 * p1["c"], abs=1e-15
     )
@@ -253,7 +261,8 @@ def test_kneser_ney_trigram_keeps_raw_counts_after_bos(tiny):
     lm = ng.KneserNey(3, discount=0.5).fit(sents, vocab)
     gamma1 = 0.5 * 4 / 7
     p1 = {"a": 0.5 / 7 + gamma1 / 5, "c": 1.5 / 7 + gamma1 / 5}
-    # bigrams starting with <s> have no left context: they keep their raw counts (2 and 1), as in SRILM/KenLM
+    # bigrams starting with <s> have no left context: they keep their raw counts (2 and
+    # 1), as in SRILM/KenLM
     assert lm.prob("a", ["<s>"]) == pytest.approx(
         (2 - 0.5) / 3 + 0.5 * 2 / 3 * p1["a"], abs=1e-15
     )
@@ -287,7 +296,8 @@ def test_modified_kn_uses_count_dependent_discounts(corpus):
     np.testing.assert_allclose(
         mkn.discounts_[3], ng.kn_discounts(counts.counts[3])
     )  # top order: raw counts
-    # middle order: continuation counts N1+(. g), raw counts for bigrams starting with <s>; counted naively here
+    # middle order: continuation counts N1+(. g), raw counts for bigrams starting with
+    # <s>; counted naively here
     trigrams, bigrams = set(), Counter()
     for s in train:
         p = ["<s>"] + [w if w in vocab else "<unk>" for w in s] + ["</s>"]
@@ -302,7 +312,7 @@ def test_modified_kn_uses_count_dependent_discounts(corpus):
     assert mkn.perplexity(heldout) != kn.perplexity(heldout)
 
 
-# ------------------------------------------------------------------------------------------------ generation
+# --------------------------------------------------------------------------- generation
 def test_generate_is_seeded_and_stops_at_end(corpus):
     lm = fitted(3, corpus)[-2]
     a = lm.generate(max_tokens=20, seed=3)
@@ -328,7 +338,7 @@ def test_top_k_sorted(corpus):
     assert top[0][1] == pytest.approx(lm.distribution(["a"]).max())
 
 
-# ------------------------------------------------------------------------------------------------ bad input
+# ---------------------------------------------------------------------------- bad input
 def test_bad_input_raises_clear_errors(corpus):
     train, _, vocab = corpus
     with pytest.raises(ValueError, match="order"):

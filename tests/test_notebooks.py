@@ -1,7 +1,9 @@
-"""Every chapter notebook and every lab source notebook is stored executed, without errors, with the book's kernel.
+"""Every chapter notebook and every lab source notebook is stored executed, without
+errors, with the book's kernel.
 
-nbval re-runs them and compares outputs; this checks what nbval takes for granted: that there are stored outputs
-to compare with (a never-executed notebook would otherwise pass on cells that print nothing)."""
+nbval re-runs them and compares outputs; this checks what nbval takes for granted: that
+there are stored outputs to compare with (a never-executed notebook would otherwise pass
+on cells that print nothing)."""
 
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ def test_notebook_is_stored_executed(path):
     assert code, "a notebook without code cells belongs in Markdown"
     missing = [i for i, c in enumerate(code) if c.get("execution_count") is None]
     assert not missing, (
-        f"code cells {missing[:10]} were never executed: execute the notebook and store outputs"
+        f"code cells {missing[:10]} were never executed: execute the notebook and "
+        "store outputs"
     )
     counts = [c["execution_count"] for c in code]
     assert counts == sorted(counts), (

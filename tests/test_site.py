@@ -1,5 +1,6 @@
-"""The website: it builds from the stored outputs with warnings as errors, and a real headless Chromium renders
-the preface with typeset maths, loaded plot images and a live widget view, with every non-local host unreachable."""
+"""The website: it builds from the stored outputs with warnings as errors, and a real
+headless Chromium renders the preface with typeset maths, loaded plot images and a live
+widget view, with every non-local host unreachable."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ def site(tmp_path_factory) -> Path:
     """Build the whole book into a temporary folder, exactly as `make site` does."""
     if not (VENDOR / "mathjax" / "tex-chtml.js").is_file():
         pytest.fail(
-            "vendored MathJax is missing: run `make setup` (it installs book/package.json with npm)"
+            "vendored MathJax is missing: run `make setup` (it installs "
+            "book/package.json with npm)"
         )
     out = tmp_path_factory.mktemp("site")
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
@@ -168,7 +170,8 @@ def test_preface_renders_maths_plots_and_widget(site, server, browser):
         assert width > 0, f"image {src} did not load"
     assert any("_images" in src for src, _ in images), "the Zipf plot is missing"
 
-    # The embed manager replaces the stored view with live widget DOM built from the stored state.
+    # The embed manager replaces the stored view with live widget DOM built from the
+    # stored state.
     rendered = _wait_for(
         browser,
         """
@@ -210,11 +213,14 @@ def _toc_pages(caption: str) -> list[str]:
 
 @pytest.mark.parametrize("page", _toc_pages("Chapters") + _toc_pages("Labs"))
 def test_every_page_renders_offline(site, server, browser, page):
-    """Each chapter and lab page: no MathJax errors, every image loaded, every stored widget view rendered."""
+    """Each chapter and lab page: no MathJax errors, every image loaded, every stored
+    widget view rendered.
+    """
     browser.get(f"{server}/{page}.html")
     assert _wait_for(browser, "return document.readyState === 'complete'")
     has_math = browser.execute_script(
-        "return document.querySelectorAll('.math, .MathJax_Preview, script[type^=math]').length > 0 || document.body.innerText.includes('\\\\(')"
+        "return document.querySelectorAll('.math, .MathJax_Preview, "
+        "script[type^=math]').length > 0 || document.body.innerText.includes('\\\\(')"
     )
     if has_math:
         assert _wait_for(
@@ -233,13 +239,15 @@ def test_every_page_renders_offline(site, server, browser, page):
     )
     assert broken == [], f"{page}: images that did not load: {broken}"
     views = browser.execute_script(
-        "return document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length"
+        "return "
+        "document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length"
     )
     if views:
         rendered = _wait_for(
             browser,
             "return document.querySelectorAll('.jupyter-widgets.widget-container, "
-            ".jupyter-widgets.widget-inline-hbox, .widget-html, .widget-slider').length",
+            ".jupyter-widgets.widget-inline-hbox, .widget-html, "
+            ".widget-slider').length",
         )
         assert rendered, f"{page}: {views} stored widget views, none rendered"
     foreign = [

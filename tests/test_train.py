@@ -1,4 +1,6 @@
-"""Tests of lmbook.train: batches, schedule, optimizer groups, evaluation, checkpoints, resuming."""
+"""Tests of lmbook.train: batches, schedule, optimizer groups, evaluation, checkpoints,
+resuming.
+"""
 
 import math
 import os

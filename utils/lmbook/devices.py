@@ -1,8 +1,9 @@
 """Where code runs: the compute device and the book's size profile.
 
-Profiles: ``cpu`` (small sizes; every chapter runs in a few minutes on two cores; committed outputs come from it)
-and ``gpu`` (full sizes). The default is ``gpu`` when CUDA is available and ``cpu`` otherwise; the environment
-variable ``LMBOOK_PROFILE`` overrides it.
+Profiles: ``cpu`` (small sizes; every chapter runs in a few minutes on two cores;
+committed outputs come from it) and ``gpu`` (full sizes). The default is ``gpu`` when
+CUDA is available and ``cpu`` otherwise; the environment variable ``LMBOOK_PROFILE``
+overrides it.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ def _mps_available() -> bool:
 def pick_device(prefer: str | None = None) -> str:
     """The best PyTorch device name: ``cuda``, then ``mps``, then ``cpu``.
 
-    ``prefer`` forces one of them (``ValueError`` if unknown, ``RuntimeError`` if not available here).
+    ``prefer`` forces one of them (``ValueError`` if unknown, ``RuntimeError`` if not
+    available here).
     """
     if prefer is not None:
         if not isinstance(prefer, str):
@@ -78,7 +80,9 @@ FRAMEWORKS = ("torch", "keras")
 
 
 def _keras_backend() -> str:
-    """The Keras backend in use (or that ``import keras`` would pick), without importing it."""
+    """The Keras backend in use (or that ``import keras`` would pick), without importing
+    it.
+    """
     keras = sys.modules.get("keras")
     if keras is not None and hasattr(keras, "config"):
         return keras.config.backend()
@@ -101,12 +105,12 @@ def _framework_has_gpu(framework: str) -> bool:
 
 
 def profile(framework: str = "torch") -> str:
-    """The size profile: ``$LMBOOK_PROFILE`` if set, else ``gpu`` when ``framework`` can use
-    a GPU here and ``cpu`` otherwise.
+    """The size profile: ``$LMBOOK_PROFILE`` if set, else ``gpu`` when ``framework`` can
+    use a GPU here and ``cpu`` otherwise.
 
     ``framework`` is the library the chapter trains with: ``"torch"`` (chapters 5-9) or
-    ``"keras"`` (chapters 3-4: Keras on its configured backend; the CPU-only TensorFlow build
-    never makes a Keras chapter size itself for a GPU it cannot use).
+    ``"keras"`` (chapters 3-4: Keras on its configured backend; the CPU-only TensorFlow
+    build never makes a Keras chapter size itself for a GPU it cannot use).
     """
     if framework not in FRAMEWORKS:
         raise ValueError(f"framework must be one of {FRAMEWORKS}, got {framework!r}")
@@ -131,7 +135,9 @@ _DISTRIBUTIONS = {
 
 
 def _version(module: str) -> str:
-    """Installed version of ``module``, read from package metadata (nothing is imported)."""
+    """Installed version of ``module``, read from package metadata (nothing is
+    imported).
+    """
     for dist in _DISTRIBUTIONS.get(module, (module,)):
         try:
             return importlib.metadata.version(dist)
@@ -150,7 +156,9 @@ def environment_report(
         "matplotlib",
     ),
 ) -> dict[str, Any]:
-    """Versions of Python and the given packages, the device and the profile, as a dict (for the preface)."""
+    """Versions of Python and the given packages, the device and the profile, as a dict
+    (for the preface).
+    """
     if isinstance(modules, str) or not all(isinstance(m, str) for m in modules):
         raise TypeError("modules must be a sequence of module names")
     report: dict[str, Any] = {

@@ -1,4 +1,5 @@
-"""Hidden Markov models: likelihood, decoding and learning in log space, and a supervised part-of-speech tagger.
+"""Hidden Markov models: likelihood, decoding and learning in log space, and a
+supervised part-of-speech tagger.
 
 An HMM with ``S`` states and ``V`` symbols is three arrays (Rabiner, 1989):
 
@@ -6,11 +7,12 @@ An HMM with ``S`` states and ``V`` symbols is three arrays (Rabiner, 1989):
 * ``transmat`` ``A`` of shape ``(S, S)``: ``A[i, j] = P(z_t = j | z_{t-1} = i)``;
 * ``emissionprob`` ``B`` of shape ``(S, V)``: ``B[i, k] = P(x_t = k | z_t = i)``.
 
-Every algorithm works on log probabilities and is vectorised over states, so sequences of any length neither
-underflow nor need Python loops over states. The ``*_log`` functions take the log start vector ``(S,)``, the log
-transition matrix ``(S, S)`` and a log *emission score* matrix ``(T, S)`` (row ``t`` scores the observation at
-time ``t`` under every state); the tagger uses them directly because its emission scores come from an
-unknown-word model rather than from a fixed table.
+Every algorithm works on log probabilities and is vectorised over states, so sequences
+of any length neither underflow nor need Python loops over states. The ``*_log``
+functions take the log start vector ``(S,)``, the log transition matrix ``(S, S)`` and a
+log *emission score* matrix ``(T, S)`` (row ``t`` scores the observation at time ``t``
+under every state); the tagger uses them directly because its emission scores come from
+an unknown-word model rather than from a fixed table.
 
 Ties in :func:`viterbi` are broken towards the lowest state index (``numpy.argmax``).
 """
@@ -52,9 +54,11 @@ __all__ = [
 PROB_ATOL = 1e-6
 
 
-# ------------------------------------------------------------------------------------------- the model
+# ---------------------------------------------------------------------------- the model
 def _as_real_array(name: str, value, ndim: int) -> np.ndarray:
-    """``value`` as a float64 array of ``ndim`` dimensions, or a TypeError/ValueError naming ``name``."""
+    """``value`` as a float64 array of ``ndim`` dimensions, or a TypeError/ValueError
+    naming ``name``.
+    """
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -83,9 +87,11 @@ def _as_prob_array(name: str, value, ndim: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class HMM:
-    """A discrete HMM: ``startprob`` ``(S,)``, ``transmat`` ``(S, S)``, ``emissionprob`` ``(S, V)``.
+    """A discrete HMM: ``startprob`` ``(S,)``, ``transmat`` ``(S, S)``, ``emissionprob``
+    ``(S, V)``.
 
-    The constructor checks shapes and that every distribution sums to 1 (``ValueError`` otherwise).
+    The constructor checks shapes and that every distribution sums to 1 (``ValueError``
+    otherwise).
     """
 
     startprob: np.ndarray
@@ -136,7 +142,9 @@ class HMM:
         rng: np.random.Generator | int | None = None,
         concentration: float = 1.0,
     ) -> HMM:
-        """A random HMM whose distributions are drawn from a symmetric Dirichlet(``concentration``)."""
+        """A random HMM whose distributions are drawn from a symmetric
+        Dirichlet(``concentration``).
+        """
         for name, value in (("n_states", n_states), ("n_symbols", n_symbols)):
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__}")
@@ -181,7 +189,9 @@ class HMM:
         return states, np.minimum(symbols, self.n_symbols - 1)
 
     def emission_scores(self, obs) -> np.ndarray:
-        """Log emission matrix ``(T, S)`` of the symbol ids ``obs``: ``log B[:, obs].T``."""
+        """Log emission matrix ``(T, S)`` of the symbol ids ``obs``: ``log B[:,
+        obs].T``.
+        """
         return self.log_emissionprob[:, _check_obs(obs, self.n_symbols)].T
 
 
@@ -257,9 +267,10 @@ def _check_log_inputs(
     return start, trans, emit
 
 
-# -------------------------------------------------------------------------------- log-space algorithms
+# ----------------------------------------------------------------- log-space algorithms
 def forward_log(log_start, log_trans, log_emit) -> tuple[np.ndarray, float]:
-    """Forward algorithm in log space: ``log_alpha`` ``(T, S)`` and the log-likelihood ``log P(x_1..x_T)``.
+    """Forward algorithm in log space: ``log_alpha`` ``(T, S)`` and the log-likelihood
+    ``log P(x_1..x_T)``.
 
     ``log_alpha[t, j] = log P(x_1..x_t, z_t = j)``, computed as
     ``log_alpha[t] = logsumexp_i(log_alpha[t-1, i] + log_trans[i, :]) + log_emit[t]``.
@@ -276,9 +287,11 @@ def forward_log(log_start, log_trans, log_emit) -> tuple[np.ndarray, float]:
 
 
 def _log_matvec(log_v: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``log(exp(log_v) @ matrix)`` without underflow: shift by the maximum first (the log-sum-exp trick).
+    """``log(exp(log_v) @ matrix)`` without underflow: shift by the maximum first (the
+    log-sum-exp trick).
 
-    Equal to ``logsumexp(log_v[:, None] + log(matrix), axis=0)`` but one matrix-vector product fast."""
+    Equal to ``logsumexp(log_v[:, None] + log(matrix), axis=0)`` but one matrix-vector
+    product fast."""
     shift = log_v.max()
     if shift == -np.inf:  # every path has probability 0
         return np.full(matrix.shape[1], -np.inf)
@@ -286,7 +299,9 @@ def _log_matvec(log_v: np.ndarray, matrix: np.ndarray) -> np.ndarray:
 
 
 def backward_log(log_start, log_trans, log_emit) -> np.ndarray:
-    """Backward algorithm in log space: ``log_beta`` ``(T, S)`` with ``log_beta[t, i] = log P(x_{t+1}..x_T | z_t = i)``."""
+    """Backward algorithm in log space: ``log_beta`` ``(T, S)`` with ``log_beta[t, i] =
+    log P(x_{t+1}..x_T | z_t = i)``.
+    """
     log_start, log_trans, log_emit = _check_log_inputs(log_start, log_trans, log_emit)
     n_steps = log_emit.shape[0]
     trans_t = np.exp(log_trans).T
@@ -298,8 +313,9 @@ def backward_log(log_start, log_trans, log_emit) -> np.ndarray:
 
 
 def viterbi_trellis(log_start, log_trans, log_emit) -> tuple[np.ndarray, np.ndarray]:
-    """The Viterbi trellis: ``delta`` ``(T, S)`` (log probability of the best path ending in each state) and
-    ``backpointers`` ``(T, S)`` (its previous state; ``-1`` at ``t = 0``)."""
+    """The Viterbi trellis: ``delta`` ``(T, S)`` (log probability of the best path
+    ending in each state) and ``backpointers`` ``(T, S)`` (its previous state; ``-1`` at
+    ``t = 0``)."""
     log_start, log_trans, log_emit = _check_log_inputs(log_start, log_trans, log_emit)
     n_steps, n_states = log_emit.shape
     delta = np.empty_like(log_emit)
@@ -318,7 +334,9 @@ def viterbi_trellis(log_start, log_trans, log_emit) -> tuple[np.ndarray, np.ndar
 
 
 def backtrace(delta, backpointers) -> np.ndarray:
-    """Follow the backpointers from the best final state of a (possibly partial) trellis: the best path ``(T,)``."""
+    """Follow the backpointers from the best final state of a (possibly partial)
+    trellis: the best path ``(T,)``.
+    """
     delta, backpointers = np.asarray(delta), np.asarray(backpointers)
     if delta.ndim != 2 or delta.shape != backpointers.shape or delta.shape[0] == 0:
         raise ValueError(
@@ -334,7 +352,9 @@ def backtrace(delta, backpointers) -> np.ndarray:
 
 
 def viterbi_log(log_start, log_trans, log_emit) -> tuple[np.ndarray, float]:
-    """Most probable state sequence ``(T,)`` and its joint log probability ``log P(x, z*)``."""
+    """Most probable state sequence ``(T,)`` and its joint log probability ``log P(x,
+    z*)``.
+    """
     delta, backpointers = viterbi_trellis(log_start, log_trans, log_emit)
     path = backtrace(delta, backpointers)
     return path, float(delta[-1, path[-1]])
@@ -343,11 +363,13 @@ def viterbi_log(log_start, log_trans, log_emit) -> tuple[np.ndarray, float]:
 def viterbi_batch(
     log_start, log_trans, log_emits, batch_size: int = 64
 ) -> list[tuple[np.ndarray, float]]:
-    """:func:`viterbi_log` for many sequences at once: ``log_emits`` is a list of ``(T_n, S)`` score matrices.
+    """:func:`viterbi_log` for many sequences at once: ``log_emits`` is a list of
+    ``(T_n, S)`` score matrices.
 
-    The sequences are sorted by length and decoded together, vectorised over sequences *and* states, so the
-    Python loop runs once per time step of the longest sequence in each batch of ``batch_size``; the paths
-    (ties included) equal those of :func:`viterbi_log`. Returns ``(path, log_prob)`` per sequence, in order.
+    The sequences are sorted by length and decoded together, vectorised over sequences
+    *and* states, so the Python loop runs once per time step of the longest sequence in
+    each batch of ``batch_size``; the paths (ties included) equal those of
+    :func:`viterbi_log`. Returns ``(path, log_prob)`` per sequence, in order.
     """
     if isinstance(log_emits, np.ndarray) or not isinstance(log_emits, Sequence):
         raise TypeError("log_emits must be a list of (T, S) emission score matrices")
@@ -389,7 +411,8 @@ def viterbi_batch(
                 np.take_along_axis(scores, best[:, :, None], axis=2)[:, :, 0]
                 + padded[:n, t]
             )
-        # Backtrace all sequences together: a sequence joins when t reaches its last step.
+        # Backtrace all sequences together: a sequence joins when t reaches its last
+        # step.
         rows = np.arange(len(chosen))
         ends = lengths[chosen] - 1
         paths = np.zeros((len(chosen), n_steps), dtype=np.int64)
@@ -405,9 +428,11 @@ def viterbi_batch(
     return results  # type: ignore[return-value]
 
 
-# ------------------------------------------------------------------------------------- HMM wrappers
+# ------------------------------------------------------------------------- HMM wrappers
 def forward(hmm: HMM, obs) -> tuple[np.ndarray, float]:
-    """``(log_alpha, log_likelihood)`` of the symbol ids ``obs`` (see :func:`forward_log`)."""
+    """``(log_alpha, log_likelihood)`` of the symbol ids ``obs`` (see
+    :func:`forward_log`).
+    """
     hmm = _check_hmm(hmm)
     return forward_log(hmm.log_startprob, hmm.log_transmat, hmm.emission_scores(obs))
 
@@ -424,14 +449,19 @@ def log_likelihood(hmm: HMM, obs) -> float:
 
 
 def viterbi(hmm: HMM, obs) -> tuple[np.ndarray, float]:
-    """``(path, log_prob)``: the most probable state sequence for ``obs`` and ``log P(obs, path)``."""
+    """``(path, log_prob)``: the most probable state sequence for ``obs`` and ``log
+    P(obs, path)``.
+    """
     hmm = _check_hmm(hmm)
     return viterbi_log(hmm.log_startprob, hmm.log_transmat, hmm.emission_scores(obs))
 
 
 def forward_backward(hmm: HMM, obs) -> tuple[np.ndarray, np.ndarray, float]:
-    """State posteriors by forward-backward: ``gamma`` ``(T, S)`` with ``gamma[t, i] = P(z_t = i | x)``,
-    ``xi`` ``(T-1, S, S)`` with ``xi[t, i, j] = P(z_t = i, z_{t+1} = j | x)``, and the log-likelihood."""
+    """State posteriors by forward-backward: ``gamma`` ``(T, S)`` with ``gamma[t, i] =
+    P(z_t = i | x)``,
+    ``xi`` ``(T-1, S, S)`` with ``xi[t, i, j] = P(z_t = i, z_{t+1} = j | x)``, and the
+    log-likelihood.
+    """
     hmm = _check_hmm(hmm)
     log_emit = hmm.emission_scores(obs)
     log_alpha, loglik = forward_log(hmm.log_startprob, hmm.log_transmat, log_emit)
@@ -446,10 +476,12 @@ def forward_backward(hmm: HMM, obs) -> tuple[np.ndarray, np.ndarray, float]:
     return gamma, np.exp(log_xi), loglik
 
 
-# ------------------------------------------------------------------------------------------ Baum-Welch
+# --------------------------------------------------------------------------- Baum-Welch
 @dataclass(frozen=True)
 class BaumWelchResult:
-    """The fitted ``hmm`` and the total log-likelihood of the data *before* each update and after the last."""
+    """The fitted ``hmm`` and the total log-likelihood of the data *before* each update
+    and after the last.
+    """
 
     hmm: HMM
     log_likelihoods: list[float]
@@ -473,11 +505,13 @@ def _check_sequences(sequences, n_symbols: int) -> list[np.ndarray]:
 def baum_welch(
     sequences, init: HMM, *, n_iter: int = 100, tol: float = 1e-6
 ) -> BaumWelchResult:
-    """Fit an HMM to unlabelled symbol-id ``sequences`` by expectation-maximisation, starting from ``init``.
+    """Fit an HMM to unlabelled symbol-id ``sequences`` by expectation-maximisation,
+    starting from ``init``.
 
-    Each iteration runs forward-backward on every sequence (E-step) and sets the parameters to the normalised
-    expected counts (M-step), which never lowers the likelihood (Baum et al., 1970). Stops after ``n_iter``
-    updates or when the log-likelihood rises by less than ``tol``. A state that receives no expected count
+    Each iteration runs forward-backward on every sequence (E-step) and sets the
+    parameters to the normalised expected counts (M-step), which never lowers the
+    likelihood (Baum et al., 1970). Stops after ``n_iter`` updates or when the
+    log-likelihood rises by less than ``tol``. A state that receives no expected count
     keeps its previous distribution.
     """
     init = _check_hmm(init, "init")
@@ -519,7 +553,7 @@ def _normalise_rows(counts: np.ndarray, fallback: np.ndarray) -> np.ndarray:
     return np.where(sums > 0, counts / np.where(sums > 0, sums, 1.0), fallback)
 
 
-# ------------------------------------------------------------------------------- brute force (teaching)
+# --------------------------------------------------------------- brute force (teaching)
 def _paths(
     hmm: HMM, obs, max_paths: int
 ) -> tuple[np.ndarray, Iterable[tuple[int, ...]]]:
@@ -542,7 +576,9 @@ def _path_log_prob(hmm: HMM, obs: np.ndarray, path: Sequence[int]) -> float:
 
 
 def brute_force_log_likelihood(hmm: HMM, obs, max_paths: int = 2_000_000) -> float:
-    """``log P(obs)`` by summing over all ``S**T`` state sequences (exponential time; for teaching and tests)."""
+    """``log P(obs)`` by summing over all ``S**T`` state sequences (exponential time;
+    for teaching and tests).
+    """
     hmm = _check_hmm(hmm)
     obs, paths = _paths(hmm, obs, max_paths)
     return float(logsumexp([_path_log_prob(hmm, obs, path) for path in paths]))
@@ -551,7 +587,9 @@ def brute_force_log_likelihood(hmm: HMM, obs, max_paths: int = 2_000_000) -> flo
 def exhaustive_viterbi(
     hmm: HMM, obs, max_paths: int = 2_000_000
 ) -> tuple[np.ndarray, float]:
-    """The best state sequence by trying all ``S**T`` of them (exponential time; for teaching and tests)."""
+    """The best state sequence by trying all ``S**T`` of them (exponential time; for
+    teaching and tests).
+    """
     hmm = _check_hmm(hmm)
     obs, paths = _paths(hmm, obs, max_paths)
     best_path, best = None, -np.inf
@@ -562,9 +600,11 @@ def exhaustive_viterbi(
     return np.array(best_path, dtype=np.int64), best
 
 
-# ------------------------------------------------------------------------------ part-of-speech tagging
+# --------------------------------------------------------------- part-of-speech tagging
 def word_shape(word: str) -> str:
-    """Coarse shape class of a word for the unknown-word model: ``digit``, ``hyphen``, ``cap`` or ``lower``."""
+    """Coarse shape class of a word for the unknown-word model: ``digit``, ``hyphen``,
+    ``cap`` or ``lower``.
+    """
     if not isinstance(word, str):
         raise TypeError(f"word must be a string, got {type(word).__name__}")
     if not word:
@@ -598,7 +638,8 @@ def _check_tagged(
                 or not pair[0]
             ):
                 raise TypeError(
-                    f"{name} must hold (word, tag) pairs of non-empty strings, got {pair!r}"
+                    f"{name} must hold (word, tag) pairs of non-empty strings, got "
+                    f"{pair!r}"
                 )
     return sents
 
@@ -618,15 +659,17 @@ def _check_words(words) -> list[str]:
 class HMMTagger:
     """A first-order HMM part-of-speech tagger in the spirit of TnT (Brants, 2000).
 
-    * Transitions: ``P(t_i | t_{i-1})`` linearly interpolated with ``P(t_i)``; the weights come from deleted
-      interpolation on the training data. The first tag uses an add-``alpha`` start distribution.
+    * Transitions: ``P(t_i | t_{i-1})`` linearly interpolated with ``P(t_i)``; the
+      weights come from deleted interpolation on the training data. The first tag uses
+      an add-``alpha`` start distribution.
     * Known words: ``P(w | t) = c(w, t) / c(t)`` (maximum likelihood).
-    * Unknown words: ``P(t | suffix)`` by successive abstraction over suffixes of up to ``max_suffix``
-      characters, estimated from rare training words (count <= ``rare_max``), separately for each
-      :func:`word_shape` class, each longer suffix's estimate smoothed towards the shorter one's with weight
-      ``theta`` (default: TnT's choice, the standard deviation of the tag probabilities). The emission score
-      is ``P(t | suffix, shape) / P(t)``: Bayes' rule without the factor ``P(w)``, which is the same for every
-      tag and so cannot change the best path.
+    * Unknown words: ``P(t | suffix)`` by successive abstraction over suffixes of up to
+      ``max_suffix`` characters, estimated from rare training words (count <=
+      ``rare_max``), separately for each :func:`word_shape` class, each longer suffix's
+      estimate smoothed towards the shorter one's with weight ``theta`` (default: TnT's
+      choice, the standard deviation of the tag probabilities). The emission score is
+      ``P(t | suffix, shape) / P(t)``: Bayes' rule without the factor ``P(w)``, which is
+      the same for every tag and so cannot change the best path.
     """
 
     def __init__(
@@ -665,9 +708,11 @@ class HMMTagger:
         )
         self.tags: list[str] = []
 
-    # ------------------------------------------------------------------------------------- training
+    # ------------------------------------------------------------------------- training
     def fit(self, tagged_sents) -> HMMTagger:
-        """Estimate every probability from gold sentences of ``(word, tag)`` pairs; returns ``self``."""
+        """Estimate every probability from gold sentences of ``(word, tag)`` pairs;
+        returns ``self``.
+        """
         sents = _check_tagged(tagged_sents)
         tag_counts = Counter(tag for sent in sents for _, tag in sent)
         self.tags = sorted(tag_counts)
@@ -717,7 +762,9 @@ class HMMTagger:
     def _deleted_interpolation(
         self, unigram: np.ndarray, bigram: np.ndarray
     ) -> np.ndarray:
-        """Weights ``(lambda_unigram, lambda_bigram)`` by deleted interpolation (Brants, 2000, Fig. 1)."""
+        """Weights ``(lambda_unigram, lambda_bigram)`` by deleted interpolation (Brants,
+        2000, Fig. 1).
+        """
         votes = np.zeros(2)
         n = unigram.sum()
         rows = bigram.sum(axis=1)
@@ -741,7 +788,7 @@ class HMMTagger:
         else:
             self.theta = float(self.theta_arg)
         overall = np.zeros(n_tags)
-        for word, counts in self.word_tag_counts.items():
+        for _word, counts in self.word_tag_counts.items():
             if counts.sum() <= self.rare_max:
                 overall += counts
         for shape in ("digit", "hyphen", "cap", "lower"):
@@ -760,7 +807,9 @@ class HMMTagger:
             self.suffix_counts[shape] = dict(table)
 
     def unknown_tag_probs(self, word: str) -> np.ndarray:
-        """``P(t | suffix, shape)`` ``(n_tags,)`` for a word, by successive abstraction over its suffixes."""
+        """``P(t | suffix, shape)`` ``(n_tags,)`` for a word, by successive abstraction
+        over its suffixes.
+        """
         shape = word_shape(word)
         p = self.shape_prior[shape].copy()
         theta = self.theta or 1e-3  # a single-tag corpus has theta 0
@@ -772,7 +821,7 @@ class HMMTagger:
             p = (counts / counts.sum() + theta * p) / (1 + theta)
         return p
 
-    # ---------------------------------------------------------------------------------------- decoding
+    # ------------------------------------------------------------------------- decoding
     def _check_fitted(self) -> None:
         if not self.tags:
             raise RuntimeError(
@@ -785,7 +834,9 @@ class HMMTagger:
         return word in self.known_log_emission
 
     def emission_scores(self, words) -> np.ndarray:
-        """Log emission scores ``(T, n_tags)`` of a sentence (known words: ``log P(w|t)``; unknown: see class)."""
+        """Log emission scores ``(T, n_tags)`` of a sentence (known words: ``log
+        P(w|t)``; unknown: see class).
+        """
         self._check_fitted()
         words = _check_words(words)
         scores = np.empty((len(words), len(self.tags)))
@@ -808,7 +859,9 @@ class HMMTagger:
         return [self.tags[i] for i in path]
 
     def tag_sents(self, sentences) -> list[list[str]]:
-        """Tag many sentences (each a list of words), decoded together by :func:`viterbi_batch`."""
+        """Tag many sentences (each a list of words), decoded together by
+        :func:`viterbi_batch`.
+        """
         if isinstance(sentences, (str, bytes)) or not isinstance(sentences, Iterable):
             raise TypeError(
                 "sentences must be a list of sentences, each a list of words"
@@ -821,8 +874,11 @@ class HMMTagger:
 
 
 class MostFrequentTagger:
-    """Baseline: each known word gets its most frequent training tag; unknown words get the most frequent tag
-    among words of their :func:`word_shape` seen once in training (ties broken alphabetically)."""
+    """Baseline: each known word gets its most frequent training tag; unknown words get
+    the most frequent tag
+    among words of their :func:`word_shape` seen once in training (ties broken
+    alphabetically).
+    """
 
     def fit(self, tagged_sents) -> MostFrequentTagger:
         sents = _check_tagged(tagged_sents)
@@ -864,8 +920,11 @@ class MostFrequentTagger:
 def tagging_accuracy(
     tagger, tagged_sents, known_words: set[str] | None = None
 ) -> dict[str, float]:
-    """Token accuracy of ``tagger`` (anything with ``tag(words)``) on gold ``tagged_sents``: ``overall``,
-    ``known`` and ``unknown`` (words in / not in ``known_words``), with token counts ``n_known``/``n_unknown``."""
+    """Token accuracy of ``tagger`` (anything with ``tag(words)``) on gold
+    ``tagged_sents``: ``overall``,
+    ``known`` and ``unknown`` (words in / not in ``known_words``), with token counts
+    ``n_known``/``n_unknown``.
+    """
     if not callable(getattr(tagger, "tag", None)):
         raise TypeError("tagger must have a tag(words) method")
     sents = _check_tagged(tagged_sents)

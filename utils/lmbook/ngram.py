@@ -1,23 +1,31 @@
-"""N-gram language models on integer token ids: counting, smoothing and evaluation (chapter 1).
+"""N-gram language models on integer token ids: counting, smoothing and evaluation
+(chapter 1).
 
 Every estimator shares one interface (:class:`NgramLM`)::
 
     vocab = Vocabulary.from_sentences(train_sentences, eos="<eos>")
-    counts = count_ngrams(vocab.encode_corpus(train_sentences), vocab, order=5)   # count once ...
-    lm = ModifiedKneserNey(5).fit(counts)                                          # ... fit many models
-    lm.logprob("market", ["the", "stock"]); lm.perplexity(test_sentences); lm.generate(seed=0)
+    ids = vocab.encode_corpus(train_sentences)
+    counts = count_ngrams(ids, vocab, order=5)  # count once ...
+    lm = ModifiedKneserNey(5).fit(counts)  # ... fit many models
+    lm.logprob("market", ["the", "stock"])
+    lm.perplexity(test_sentences)
+    lm.generate(seed=0)
 
-Conventions (those of SRILM): each sentence is scored on its own; it is padded with one ``<s>`` on the left,
-which is never predicted, and one end symbol (``</s>``, or ``<eos>`` for Mikolov's PTB) on the right, which is
-predicted and counted in perplexity. Near the start of a sentence the history is simply shorter ("<s> a" is the
-whole history of the third word), so no second ``<s>`` is needed. Log probabilities are natural logarithms.
+Conventions (those of SRILM): each sentence is scored on its own; it is padded with one
+``<s>`` on the left, which is never predicted, and one end symbol (``</s>``, or
+``<eos>`` for Mikolov's PTB) on the right, which is predicted and counted in perplexity.
+Near the start of a sentence the history is simply shorter ("<s> a" is the whole history
+of the third word), so no second ``<s>`` is needed. Log probabilities are natural
+logarithms.
 
-How the counting works (no Python dicts in the hot loops): every sentence becomes ``[<s>, w_1, ..., w_k, </s>]``
-in one int64 stream. The m-gram ending at position ``t`` is identified by one integer key
-``index_{m-1}(prefix) * V + w_t``, where ``index_{m-1}(prefix)`` is the row of its (m-1)-gram prefix in the sorted
-table of (m-1)-grams, so keys never overflow however large ``m`` is. ``np.unique`` gives each order's table
-(sorted keys, counts) in one call; look-ups are ``np.searchsorted``; all n-grams with a given history form one
-contiguous block of rows, which makes whole next-word distributions cheap.
+How the counting works (no Python dicts in the hot loops): every sentence becomes
+``[<s>, w_1, ..., w_k, </s>]`` in one int64 stream. The m-gram ending at position ``t``
+is identified by one integer key ``index_{m-1}(prefix) * V + w_t``, where
+``index_{m-1}(prefix)`` is the row of its (m-1)-gram prefix in the sorted table of
+(m-1)-grams, so keys never overflow however large ``m`` is. ``np.unique`` gives each
+order's table (sorted keys, counts) in one call; look-ups are ``np.searchsorted``; all
+n-grams with a given history form one contiguous block of rows, which makes whole
+next-word distributions cheap.
 """
 
 from __future__ import annotations
@@ -49,12 +57,13 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------------------------------------ vocabulary
+# --------------------------------------------------------------------------- vocabulary
 class Vocabulary(Vocab):
     """The n-gram chapters' vocabulary: :class:`lmbook.text.Vocab` with ``bos`` (id 0),
     ``eos`` (id 1) and optionally ``unk`` (id 2) always present.
 
-    ``unk=None`` builds a closed vocabulary: encoding an unknown token then raises ``ValueError``.
+    ``unk=None`` builds a closed vocabulary: encoding an unknown token then raises
+    ``ValueError``.
     """
 
     def __init__(
@@ -80,7 +89,9 @@ class Vocabulary(Vocab):
         eos: str = "</s>",
         unk: str | None = "<unk>",
     ) -> Vocabulary:
-        """Vocabulary of the tokens seen at least ``min_count`` times (most frequent first)."""
+        """Vocabulary of the tokens seen at least ``min_count`` times (most frequent
+        first).
+        """
         return super().from_sentences(
             sentences, min_count=min_count, bos=bos, eos=eos, unk=unk
         )
@@ -91,7 +102,7 @@ class Vocabulary(Vocab):
         return len(self) - 1
 
 
-# ------------------------------------------------------------------------------------------------- counting
+# ----------------------------------------------------------------------------- counting
 def _check_order(order: object, name: str = "order") -> int:
     if isinstance(order, bool) or not isinstance(order, Integral):
         raise TypeError(f"{name} must be an int, got {type(order).__name__}")
@@ -101,11 +112,14 @@ def _check_order(order: object, name: str = "order") -> int:
 
 
 def _to_ids(sentence: object, vocab: Vocabulary, what: str = "sentence") -> np.ndarray:
-    """One sentence of ids or token strings -> int64 ids (unchecked: :func:`_check_ids` validates in bulk)."""
+    """One sentence of ids or token strings -> int64 ids (unchecked: :func:`_check_ids`
+    validates in bulk).
+    """
     if isinstance(sentence, np.ndarray):
         if sentence.ndim != 1 or (sentence.size and sentence.dtype.kind not in "iu"):
             raise TypeError(
-                f"{what} must be a 1-D array of integer ids, got {sentence.dtype} of shape "
+                f"{what} must be a 1-D array of integer ids, got {sentence.dtype} of "
+                "shape "
                 f"{sentence.shape}"
             )
         return sentence.astype(np.int64, copy=False)
@@ -120,7 +134,8 @@ def _to_ids(sentence: object, vocab: Vocabulary, what: str = "sentence") -> np.n
         return vocab.encode(sentence)
     if not all(isinstance(t, Integral) and not isinstance(t, bool) for t in sentence):
         raise TypeError(
-            f"{what} must hold token strings or integer ids, not a mixture or other types"
+            f"{what} must hold token strings or integer ids, not a mixture or other "
+            "types"
         )
     return np.asarray(sentence, dtype=np.int64).reshape(-1)
 
@@ -132,7 +147,8 @@ def _check_ids(ids: np.ndarray, vocab: Vocabulary, what: str) -> None:
         )
     if np.any((ids == vocab.bos_id) | (ids == vocab.eos_id)):
         raise ValueError(
-            f"{what} must not contain {vocab.bos!r} or {vocab.eos!r} inside a sentence: they are "
+            f"{what} must not contain {vocab.bos!r} or {vocab.eos!r} inside a "
+            "sentence: they are "
             "added around every sentence automatically"
         )
 
@@ -140,7 +156,9 @@ def _check_ids(ids: np.ndarray, vocab: Vocabulary, what: str) -> None:
 def _stream(
     sentences: object, vocab: Vocabulary, what: str = "sentences"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate ``[<s>, ids..., </s>]`` for every sentence; returns (tokens, position inside the sentence)."""
+    """Concatenate ``[<s>, ids..., </s>]`` for every sentence; returns (tokens, position
+    inside the sentence).
+    """
     if isinstance(sentences, (str, np.ndarray)) or not isinstance(sentences, Iterable):
         raise TypeError(
             f"{what} must be a list of sentences (each a sequence of tokens or ids)"
@@ -165,12 +183,15 @@ def _stream(
 
 
 class NgramCounts:
-    """Count tables of all orders 1..``order`` of a training corpus (build with :func:`count_ngrams`).
+    """Count tables of all orders 1..``order`` of a training corpus (build with
+    :func:`count_ngrams`).
 
-    Per order ``m`` (arrays indexed by table row): ``keys[m]`` sorted int64 keys ``row_{m-1}(prefix) * V + word``,
-    ``counts[m]`` raw counts, ``prefix[m]`` row of the history in table ``m-1``, ``word[m]`` last token id,
-    ``suffix[m]`` row in table ``m-1`` of the n-gram without its first token, ``bos_first[m]`` whether the
-    n-gram starts with ``<s>``. Table 1 is dense: row = token id. Index 0 of these lists is unused.
+    Per order ``m`` (arrays indexed by table row): ``keys[m]`` sorted int64 keys
+    ``row_{m-1}(prefix) * V + word``, ``counts[m]`` raw counts, ``prefix[m]`` row of the
+    history in table ``m-1``, ``word[m]`` last token id, ``suffix[m]`` row in table
+    ``m-1`` of the n-gram without its first token, ``bos_first[m]`` whether the n-gram
+    starts with ``<s>``. Table 1 is dense: row = token id. Index 0 of these lists is
+    unused.
     """
 
     def __init__(self, vocab: Vocabulary, order: int, tok: np.ndarray, pos: np.ndarray):
@@ -191,7 +212,8 @@ class NgramCounts:
         self.word.append(ids)
         self.suffix.append(np.zeros(V, np.int64))
         self.bos_first.append(ids == vocab.bos_id)
-        row = tok  # row of the (m-1)-gram ending at each position (-1: window leaves the sentence)
+        # row of the (m-1)-gram ending at each position (-1: window leaves the sentence)
+        row = tok
         for m in range(2, order + 1):
             valid = pos >= m - 1
             where = np.flatnonzero(valid)
@@ -217,12 +239,15 @@ class NgramCounts:
             f"{m}: {len(self.keys[m]):,}" for m in range(2, self.order + 1)
         )
         return (
-            f"NgramCounts(order={self.order}, vocab={self.V:,}, sentences={self.num_sentences:,}, "
+            f"NgramCounts(order={self.order}, vocab={self.V:,}, "
+            f"sentences={self.num_sentences:,}, "
             f"tokens={self.num_tokens:,}, distinct n-grams {{{sizes}}})"
         )
 
     def num_ngrams(self, m: int) -> int:
-        """Number of distinct m-grams seen (for m = 1: distinct tokens, ``<s>`` included)."""
+        """Number of distinct m-grams seen (for m = 1: distinct tokens, ``<s>``
+        included).
+        """
         m = _check_order(m, "m")
         if m > self.order:
             raise ValueError(f"m must be <= order {self.order}, got {m}")
@@ -231,9 +256,11 @@ class NgramCounts:
     def rows(
         self, tok: np.ndarray, pos: np.ndarray, upto: int | None = None
     ) -> list[np.ndarray]:
-        """For every position of a (tok, pos) stream, the row of the m-gram ending there, m = 1..upto.
+        """For every position of a (tok, pos) stream, the row of the m-gram ending
+        there, m = 1..upto.
 
-        ``-1`` where the m-gram was never seen in training or its window leaves the sentence.
+        ``-1`` where the m-gram was never seen in training or its window leaves the
+        sentence.
         """
         upto = self.order if upto is None else upto
         out = [np.zeros(0, np.int64), tok.astype(np.int64)]
@@ -253,7 +280,9 @@ class NgramCounts:
         return out
 
     def count(self, ngram: Sequence[str | int]) -> int:
-        """Raw training count of one n-gram given as tokens or ids (e.g. ``["<s>", "the"]``)."""
+        """Raw training count of one n-gram given as tokens or ids (e.g. ``["<s>",
+        "the"]``).
+        """
         if isinstance(ngram, str) or not isinstance(ngram, Sequence):
             raise TypeError("ngram must be a sequence of tokens or ids")
         m = len(ngram)
@@ -272,10 +301,12 @@ class NgramCounts:
     def unseen_rate(
         self, sentences: object, upto: int | None = None
     ) -> dict[int, float]:
-        """Share of the m-grams of ``sentences`` (m = 1..upto) that never occur in training.
+        """Share of the m-grams of ``sentences`` (m = 1..upto) that never occur in
+        training.
 
-        Counted at every predicted position (each token and each end symbol) whose m-token window fits inside
-        the padded sentence; a unigram is unseen if its training count is zero.
+        Counted at every predicted position (each token and each end symbol) whose
+        m-token window fits inside the padded sentence; a unigram is unseen if its
+        training count is zero.
         """
         upto = self.order if upto is None else _check_order(upto, "upto")
         if upto > self.order:
@@ -291,7 +322,9 @@ class NgramCounts:
 
 
 def count_ngrams(sentences: object, vocab: Vocabulary, order: int) -> NgramCounts:
-    """Count all n-grams of orders 1..``order`` of ``sentences`` (sequences of ids or tokens) in one pass each."""
+    """Count all n-grams of orders 1..``order`` of ``sentences`` (sequences of ids or
+    tokens) in one pass each.
+    """
     if not isinstance(vocab, Vocabulary):
         raise TypeError(f"vocab must be a Vocabulary, got {type(vocab).__name__}")
     order = _check_order(order)
@@ -301,12 +334,13 @@ def count_ngrams(sentences: object, vocab: Vocabulary, order: int) -> NgramCount
     return NgramCounts(vocab, order, tok, pos)
 
 
-# ------------------------------------------------------------------------------------------------- models
+# ------------------------------------------------------------------------------- models
 class NgramLM:
     """Common interface of all n-gram estimators.
 
-    Subclasses implement ``_fit(counts)``, ``_position_probs(rows, tok, pos)`` (vectorised probability of every
-    predicted token) and ``_next_dist(ctx_rows, avail)`` (the whole next-token distribution for one history).
+    Subclasses implement ``_fit(counts)``, ``_position_probs(rows, tok, pos)``
+    (vectorised probability of every predicted token) and ``_next_dist(ctx_rows,
+    avail)`` (the whole next-token distribution for one history).
     """
 
     def __init__(self, order: int):
@@ -324,22 +358,27 @@ class NgramLM:
     def fit(
         self, data: object, vocab: Vocabulary | None = None, *, heldout: object = None
     ) -> NgramLM:
-        """Fit on an :class:`NgramCounts` (of order >= self.order) or on sentences of ids/tokens plus ``vocab``.
+        """Fit on an :class:`NgramCounts` (of order >= self.order) or on sentences of
+        ids/tokens plus ``vocab``.
 
-        ``heldout`` (sentences) is only for estimators that tune something on held-out data (:class:`Interpolated`).
+        ``heldout`` (sentences) is only for estimators that tune something on held-out
+        data (:class:`Interpolated`).
         """
         if heldout is not None and not self.tunes_on_heldout:
             raise ValueError(
-                f"heldout: {type(self).__name__} tunes nothing on held-out data; leave it out"
+                f"heldout: {type(self).__name__} tunes nothing on held-out data; leave "
+                "it out"
             )
         if isinstance(data, NgramCounts):
             if vocab is not None and vocab is not data.vocab:
                 raise ValueError(
-                    "vocab must be left out (or be counts.vocab) when fitting on NgramCounts"
+                    "vocab must be left out (or be counts.vocab) when fitting on "
+                    "NgramCounts"
                 )
             if data.order < self.order:
                 raise ValueError(
-                    f"the counts go up to order {data.order}, the model needs {self.order}"
+                    f"the counts go up to order {data.order}, the model needs "
+                    f"{self.order}"
                 )
             counts = data
         else:
@@ -364,11 +403,13 @@ class NgramLM:
     def _fit(self, counts: NgramCounts) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    # ------------------------------------------------------------------ helpers shared by subclasses
+    # ----------------------------------------------------- helpers shared by subclasses
     def _context_stats(
         self, counts: NgramCounts, m: int, used: np.ndarray
     ) -> np.ndarray:
-        """Total count c(h .) of every history row of order m (history table is m-1; order 1: one row)."""
+        """Total count c(h .) of every history row of order m (history table is m-1;
+        order 1: one row).
+        """
         n_ctx = 1 if m == 1 else len(counts.counts[m - 1])
         return np.bincount(counts.prefix[m], weights=used, minlength=n_ctx)
 
@@ -388,17 +429,21 @@ class NgramLM:
         return slice(int(lo), int(hi))
 
     def _context_rows(self, context: object) -> tuple[list[int], list[bool]]:
-        """History rows for orders 1..order of the next token after ``context`` (-1: unseen) and availability."""
+        """History rows for orders 1..order of the next token after ``context`` (-1:
+        unseen) and availability.
+        """
         counts = self._check_fitted()
         if context is None:
             context = []
         if isinstance(context, str):
             raise TypeError(
-                "context must be a sequence of tokens or ids, got a string (split it first)"
+                "context must be a sequence of tokens or ids, got a string (split it "
+                "first)"
             )
         if not isinstance(context, (Sequence, np.ndarray)):
             raise TypeError(
-                f"context must be a sequence of tokens or ids, got {type(context).__name__}"
+                "context must be a sequence of tokens or ids, got "
+                f"{type(context).__name__}"
             )
         ids = [self.vocab.token_id(t) if isinstance(t, str) else t for t in context]
         for t in ids:
@@ -413,7 +458,8 @@ class NgramLM:
         ids = [int(t) for t in ids]
         if self.vocab.eos_id in ids:
             raise ValueError(
-                f"context must not contain {self.vocab.eos!r}: the model scores one sentence at a time"
+                f"context must not contain {self.vocab.eos!r}: the model scores one "
+                "sentence at a time"
             )
         if (
             self.vocab.bos_id in ids
@@ -438,9 +484,11 @@ class NgramLM:
             avail.append(bool(ok))
         return ctx, avail
 
-    # ------------------------------------------------------------------ public interface
+    # ----------------------------------------------------------------- public interface
     def distribution(self, context: object = None) -> np.ndarray:
-        """Probabilities of every token id as the next token after ``context`` (sums to 1; ``<s>`` gets 0)."""
+        """Probabilities of every token id as the next token after ``context`` (sums to
+        1; ``<s>`` gets 0).
+        """
         ctx, avail = self._context_rows(context)
         p = self._next_dist(ctx, avail)
         return p
@@ -467,12 +515,16 @@ class NgramLM:
         return float(self.distribution(context)[w])
 
     def logprob(self, word: str | int, context: object = None) -> float:
-        """Natural log of p(word | context); ``-inf`` if the model gives it probability 0."""
+        """Natural log of p(word | context); ``-inf`` if the model gives it probability
+        0.
+        """
         p = self.prob(word, context)
         return math.log(p) if p > 0 else -math.inf
 
     def token_logprobs(self, sentences: object) -> np.ndarray:
-        """Natural-log probability of every predicted token (each word and each end symbol), vectorised."""
+        """Natural-log probability of every predicted token (each word and each end
+        symbol), vectorised.
+        """
         counts = self._check_fitted()
         tok, pos = _stream(sentences, self.vocab)
         rows = counts.rows(tok, pos, self.order)
@@ -485,17 +537,22 @@ class NgramLM:
         """Natural log probability of one whole sentence, its end symbol included."""
         if isinstance(sentence, str):
             raise TypeError(
-                "sentence must be a sequence of tokens or ids, got a string (split it first)"
+                "sentence must be a sequence of tokens or ids, got a string (split it "
+                "first)"
             )
         return float(np.sum(self.token_logprobs([sentence])))
 
     def perplexity(self, sentences: object) -> float:
-        """exp of the mean negative log probability per predicted token (end symbols included)."""
+        """exp of the mean negative log probability per predicted token (end symbols
+        included).
+        """
         lp = self.token_logprobs(sentences)
         return float(np.exp(-np.mean(lp)))
 
     def top_k(self, context: object = None, k: int = 10) -> list[tuple[str, float]]:
-        """The ``k`` most probable next tokens after ``context`` as (token, probability), best first."""
+        """The ``k`` most probable next tokens after ``context`` as (token,
+        probability), best first.
+        """
         k = _check_order(k, "k")
         p = self.distribution(context)
         best = np.argsort(-p, kind="stable")[:k]
@@ -508,10 +565,11 @@ class NgramLM:
         temperature: float = 1.0,
         seed: int | None = None,
     ) -> list[str]:
-        """Sample tokens after ``context`` (default: a sentence start) until the end symbol or ``max_tokens``.
+        """Sample tokens after ``context`` (default: a sentence start) until the end
+        symbol or ``max_tokens``.
 
-        ``temperature`` reshapes the distribution as p^(1/T) (T < 1 sharper, T > 1 flatter); ``0`` is greedy.
-        Returns the sampled tokens without the end symbol.
+        ``temperature`` reshapes the distribution as p^(1/T) (T < 1 sharper, T > 1
+        flatter); ``0`` is greedy. Returns the sampled tokens without the end symbol.
         """
         max_tokens = _check_order(max_tokens, "max_tokens")
         if (
@@ -547,9 +605,11 @@ class NgramLM:
         return out
 
 
-# ------------------------------------------------------------------------------------------------ estimators
+# --------------------------------------------------------------------------- estimators
 class MLE(NgramLM):
-    """Maximum likelihood: p(w | h) = c(h w) / c(h .). An unseen history falls back to its longest seen suffix."""
+    """Maximum likelihood: p(w | h) = c(h w) / c(h .). An unseen history falls back to
+    its longest seen suffix.
+    """
 
     def _fit(self, counts: NgramCounts) -> None:
         self._used = []
@@ -597,9 +657,11 @@ class MLE(NgramLM):
 
 
 class AddK(NgramLM):
-    """Add-k (Lidstone) smoothing: p(w | h) = (c(h w) + k) / (c(h .) + k |V|), |V| = predictable tokens.
+    """Add-k (Lidstone) smoothing: p(w | h) = (c(h w) + k) / (c(h .) + k |V|), |V| =
+    predictable tokens.
 
-    Near the start of a sentence the history is the shorter one beginning with ``<s>``. ``k = 1`` is Laplace.
+    Near the start of a sentence the history is the shorter one beginning with ``<s>``.
+    ``k = 1`` is Laplace.
     """
 
     def __init__(self, order: int, k: float = 1.0):
@@ -656,11 +718,13 @@ class Laplace(AddK):
 
 
 class Interpolated(NgramLM):
-    """Jelinek-Mercer linear interpolation of maximum-likelihood estimates of orders 1..n and the uniform:
+    """Jelinek-Mercer linear interpolation of maximum-likelihood estimates of orders
+    1..n and the uniform:
 
-    p_m(w | h) = lambda_m p_ML(w | h) + (1 - lambda_m) p_{m-1}(w | h'), p_0 = uniform;
-    a history that was never seen leaves p_m = p_{m-1}. ``fit(..., heldout=sentences)`` chooses the lambdas that
-    maximise the held-out likelihood (never the test set!); without held-out data every lambda is 0.5.
+    p_m(w | h) = lambda_m p_ML(w | h) + (1 - lambda_m) p_{m-1}(w | h'), p_0 = uniform; a
+    history that was never seen leaves p_m = p_{m-1}. ``fit(..., heldout=sentences)``
+    chooses the lambdas that maximise the held-out likelihood (never the test set!);
+    without held-out data every lambda is 0.5.
     """
 
     tunes_on_heldout = True
@@ -726,12 +790,14 @@ class Interpolated(NgramLM):
 
 
 def kn_discounts(count_values: np.ndarray, modified: bool = True) -> np.ndarray:
-    """Discounts from the count-of-counts n_1..n_4 of a table of counts (Chen & Goodman, 1998, eq. 26).
+    """Discounts from the count-of-counts n_1..n_4 of a table of counts (Chen & Goodman,
+    1998, eq. 26).
 
-    ``modified=False``: one discount D = n1 / (n1 + 2 n2) (Ney et al., 1994), returned as [D, D, D].
-    ``modified=True``: Y = n1 / (n1 + 2 n2), D1 = 1 - 2Y n2/n1, D2 = 2 - 3Y n3/n2, D3+ = 3 - 4Y n4/n3.
-    Where the count-of-counts are too few to estimate a discount (tiny corpora), it falls back to the single
-    discount, or 0.5, always clipped to [0, k] so that no count goes negative.
+    ``modified=False``: one discount D = n1 / (n1 + 2 n2) (Ney et al., 1994), returned
+    as [D, D, D]. ``modified=True``: Y = n1 / (n1 + 2 n2), D1 = 1 - 2Y n2/n1, D2 = 2 -
+    3Y n3/n2, D3+ = 3 - 4Y n4/n3. Where the count-of-counts are too few to estimate a
+    discount (tiny corpora), it falls back to the single discount, or 0.5, always
+    clipped to [0, k] so that no count goes negative.
     """
     values = np.asarray(count_values)
     if values.ndim != 1:
@@ -759,10 +825,12 @@ def kn_discounts(count_values: np.ndarray, modified: bool = True) -> np.ndarray:
 
 
 class AbsoluteDiscounting(NgramLM):
-    """Interpolated absolute discounting (Ney, Essen & Kneser, 1994) on raw counts at every order:
+    """Interpolated absolute discounting (Ney, Essen & Kneser, 1994) on raw counts at
+    every order:
 
-    p_m(w | h) = max(c(h w) - D_m, 0) / c(h .) + gamma(h) p_{m-1}(w | h'),  gamma(h) = D_m N1+(h .) / c(h .),
-    down to p_0 = uniform. ``discount=None`` estimates D_m = n1 / (n1 + 2 n2) per order from training counts.
+    p_m(w | h) = max(c(h w) - D_m, 0) / c(h .) + gamma(h) p_{m-1}(w | h'),  gamma(h) =
+    D_m N1+(h .) / c(h .), down to p_0 = uniform. ``discount=None`` estimates D_m = n1 /
+    (n1 + 2 n2) per order from training counts.
     """
 
     continuation = False
@@ -781,8 +849,9 @@ class AbsoluteDiscounting(NgramLM):
         self.discount = None if discount is None else float(discount)
 
     def _used_counts(self, counts: NgramCounts, m: int) -> np.ndarray:
-        """The counts an order works with: raw at the top order (or everywhere without continuation counts);
-        below it, Kneser-Ney continuation counts N1+(. g), except for n-grams starting with <s> (raw)."""
+        """The counts an order works with: raw at the top order (or everywhere without
+        continuation counts); below it, Kneser-Ney continuation counts N1+(. g), except
+        for n-grams starting with <s> (raw)."""
         raw = counts.counts[m]
         if not self.continuation or m == self.order:
             used = raw.astype(float)
@@ -848,15 +917,17 @@ class AbsoluteDiscounting(NgramLM):
 
 
 class KneserNey(AbsoluteDiscounting):
-    """Interpolated Kneser-Ney (Kneser & Ney, 1995): absolute discounting whose lower orders use continuation
-    counts N1+(. w) (in how many different contexts w appears) instead of raw counts; one discount per order."""
+    """Interpolated Kneser-Ney (Kneser & Ney, 1995): absolute discounting whose lower
+    orders use continuation counts N1+(. w) (in how many different contexts w appears)
+    instead of raw counts; one discount per order."""
 
     continuation = True
 
 
 class ModifiedKneserNey(KneserNey):
-    """Interpolated modified Kneser-Ney (Chen & Goodman, 1998): three discounts per order (for counts 1, 2, 3+),
-    estimated from the training count-of-counts (:func:`kn_discounts`); ``discount`` fixes all of them."""
+    """Interpolated modified Kneser-Ney (Chen & Goodman, 1998): three discounts per
+    order (for counts 1, 2, 3+), estimated from the training count-of-counts
+    (:func:`kn_discounts`); ``discount`` fixes all of them."""
 
     modified = True
 
@@ -876,10 +947,12 @@ ADD_K_GRID = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
 def build(
     method: str, order: int, counts: NgramCounts, heldout: object = None
 ) -> NgramLM:
-    """Fit the estimator named ``method`` (a key of :data:`METHODS`) of the given order on ``counts``.
+    """Fit the estimator named ``method`` (a key of :data:`METHODS`) of the given order
+    on ``counts``.
 
-    ``heldout`` sentences tune what is tuned (the interpolation weights; k of add-k, chosen from
-    ``ADD_K_GRID`` by held-out perplexity); the methods that need it raise ``ValueError`` without it.
+    ``heldout`` sentences tune what is tuned (the interpolation weights; k of add-k,
+    chosen from ``ADD_K_GRID`` by held-out perplexity); the methods that need it raise
+    ``ValueError`` without it.
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
@@ -903,7 +976,9 @@ def build(
 
 
 def _shift(row: np.ndarray) -> np.ndarray:
-    """row[t-1] at position t (-1 at t = 0): the history of the token at t is the n-gram ending at t-1."""
+    """row[t-1] at position t (-1 at t = 0): the history of the token at t is the n-gram
+    ending at t-1.
+    """
     out = np.full(len(row), -1, dtype=np.int64)
     out[1:] = row[:-1]
     return out

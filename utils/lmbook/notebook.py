@@ -1,12 +1,14 @@
-"""Helpers for the chapter notebooks: showing the package's source, checking a claim with a
-band, sampling text from a model, plotting a loss history, and the Colab set-up cell.
+"""Helpers for the chapter notebooks: showing the package's source, checking a claim
+with a band, sampling text from a model, plotting a loss history, and the Colab set-up
+cell.
 
 Nothing here imports a deep-learning framework at import time.
 
 Why bands: float kernels differ between CPUs (vector width, fused multiply-add), so a
 training loss or a sample is not the same number on every machine. A chapter prints such
-values in a cell whose output is not compared, and the next cell states the claim the prose
-makes with :func:`expect`, whose printed line is the same wherever the claim holds.
+values in a cell whose output is not compared, and the next cell states the claim the
+prose makes with :func:`expect`, whose printed line is the same wherever the claim
+holds.
 """
 
 from __future__ import annotations
@@ -53,9 +55,9 @@ def _check_band(value: object, low: object, high: object, what: object) -> float
 def expect(value: float, low: float, high: float, what: str) -> float:
     """Check ``low <= value <= high`` and print ``{what} in [low, high]: yes``.
 
-    The printed line does not contain the value, so it is the same on every machine where
-    the claim holds; otherwise :class:`ExpectationError` is raised with the value in it.
-    Returns ``value`` so the cell can go on using it.
+    The printed line does not contain the value, so it is the same on every machine
+    where the claim holds; otherwise :class:`ExpectationError` is raised with the value
+    in it. Returns ``value`` so the cell can go on using it.
     """
     x = _check_band(value, low, high, what)
     if not low <= x <= high:  # NaN fails too
@@ -67,8 +69,8 @@ def expect(value: float, low: float, high: float, what: str) -> float:
 
 
 def show_source(*objects) -> None:
-    """Display the source of package functions or classes in a notebook: the code a chapter
-    shows is the code that runs (one source of truth)."""
+    """Display the source of package functions or classes in a notebook: the code a
+    chapter shows is the code that runs (one source of truth)."""
     from IPython.display import Code, display
 
     if not objects:
@@ -96,9 +98,9 @@ def sample_text(
     device: str = "cpu",
     sep: str = "",
 ) -> str:
-    """Continue ``prompt`` by ``n`` tokens with a PyTorch model's ``generate`` and decode the
-    new tokens with ``vocab`` (a :class:`lmbook.text.Vocab`). ``sep=" "`` for word models,
-    whose prompt is split on spaces."""
+    """Continue ``prompt`` by ``n`` tokens with a PyTorch model's ``generate`` and
+    decode the new tokens with ``vocab`` (a :class:`lmbook.text.Vocab`). ``sep=" "`` for
+    word models, whose prompt is split on spaces."""
     import torch
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -173,9 +175,12 @@ def plot_history(
 
 
 # ---------------------------------------------------------------------------- Colab
-#: The first code cell of every chapter: in Colab only, it fetches the book, installs ``lmbook``
-#: (Colab's own torch, TensorFlow and transformers are kept) and the data packages. Elsewhere it
-#: does nothing: ``make book`` has set everything up. A test checks each chapter starts with it.
+# : The first code cell of every chapter: in Colab only, it fetches the book, installs
+# ``lmbook``
+# : (Colab's own torch, TensorFlow and transformers are kept) and the data packages.
+# Elsewhere it
+# : does nothing: ``make book`` has set everything up. A test checks each chapter starts
+# with it.
 COLAB_CELL = """\
 import os
 import sys

@@ -12,10 +12,12 @@ __all__ = ["seed_everything"]
 
 
 def seed_everything(seed: int = 0, *, deterministic: bool = False) -> int:
-    """Seed Python's ``random``, NumPy, and PyTorch / TensorFlow when they are imported; return ``seed``.
+    """Seed Python's ``random``, NumPy, and PyTorch / TensorFlow when they are imported;
+    return ``seed``.
 
-    ``deterministic=True`` also asks PyTorch for deterministic kernels (slower; some ops then raise).
-    Frameworks that are not imported yet are not imported here, so the call stays cheap.
+    ``deterministic=True`` also asks PyTorch for deterministic kernels (slower; some ops
+    then raise). Frameworks that are not imported yet are not imported here, so the call
+    stays cheap.
     """
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")

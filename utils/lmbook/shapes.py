@@ -1,9 +1,11 @@
-"""A shape checker with named dimensions, for NumPy, PyTorch, TensorFlow and Keras tensors.
+"""A shape checker with named dimensions, for NumPy, PyTorch, TensorFlow and Keras
+tensors.
 
-In the spirit of TensorFlow's ``nmt_with_attention`` tutorial: ``check(x, "batch time units")``
-asserts that ``x`` has three dimensions and that each name keeps the size it had the first time
-the checker saw it. Inside a traced graph (``torch.compile``, ``tf.function``) sizes may be
-symbolic, so the checker does nothing there. No framework is imported by this module.
+In the spirit of TensorFlow's ``nmt_with_attention`` tutorial: ``check(x, "batch time
+units")`` asserts that ``x`` has three dimensions and that each name keeps the size it
+had the first time the checker saw it. Inside a traced graph (``torch.compile``,
+``tf.function``) sizes may be symbolic, so the checker does nothing there. No framework
+is imported by this module.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ __all__ = ["ShapeChecker", "shape_of"]
 
 
 def _tracing() -> bool:
-    """True inside ``torch.compile`` or a ``tf.function`` graph (only frameworks already loaded)."""
+    """True inside ``torch.compile`` or a ``tf.function`` graph (only frameworks already
+    loaded).
+    """
     torch = sys.modules.get("torch")
     if torch is not None:
         compiler = getattr(torch, "compiler", None)
@@ -44,7 +48,8 @@ def shape_of(tensor: Any) -> tuple[int | None, ...]:
 
 
 class ShapeChecker:
-    """Assert shapes against named dimensions, remembering each name's size across calls.
+    """Assert shapes against named dimensions, remembering each name's size across
+    calls.
 
     >>> import numpy as np
     >>> check = ShapeChecker()
@@ -52,7 +57,8 @@ class ShapeChecker:
     >>> _ = check(np.zeros((2, 5, 4)), "batch time d_model")
     Traceback (most recent call last):
     ...
-    ValueError: dimension 'd_model' is 4 here but was 8 before (shape (2, 5, 4), names 'batch time d_model')
+    ValueError: dimension 'd_model' is 4 here but was 8 before (shape (2, 5, 4), names
+    'batch time d_model')
 
     ``_`` is a wildcard; ``broadcast=True`` lets a size-1 dimension match any size.
     """
@@ -63,7 +69,8 @@ class ShapeChecker:
     def __call__(self, tensor: Any, names: str, *, broadcast: bool = False) -> Any:
         if not isinstance(names, str):
             raise TypeError(
-                f"names must be a string of space-separated names, got {type(names).__name__}"
+                "names must be a string of space-separated names, got "
+                f"{type(names).__name__}"
             )
         if _tracing():
             return tensor
@@ -71,7 +78,8 @@ class ShapeChecker:
         dims = names.split()
         if len(shape) != len(dims):
             raise ValueError(
-                f"tensor has {len(shape)} dimensions {shape} but names {names!r} give {len(dims)}"
+                f"tensor has {len(shape)} dimensions {shape} but names {names!r} give "
+                f"{len(dims)}"
             )
         for name, size in zip(dims, shape):
             if name == "_" or size is None or (broadcast and size == 1):

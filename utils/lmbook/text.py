@@ -99,7 +99,8 @@ class Vocab:
         for sentence in sentences:
             if isinstance(sentence, str):
                 raise TypeError(
-                    "sentences must be sequences of tokens, got a string (split it first)"
+                    "sentences must be sequences of tokens, got a string (split it "
+                    "first)"
                 )
             freq.update(sentence)
         kept = sorted(
@@ -187,7 +188,8 @@ class Vocab:
 
     def decode(self, ids: Iterable[int], sep: str | None = None) -> list[str] | str:
         """Ids -> tokens; joined with ``sep`` into one string when ``sep`` is given
-        (``""`` for characters, ``" "`` for words). Accepts NumPy arrays and CPU tensors."""
+        (``""`` for characters, ``" "`` for words). Accepts NumPy arrays and CPU
+        tensors."""
         if hasattr(ids, "tolist"):
             ids = ids.tolist()
         out = []

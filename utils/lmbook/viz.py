@@ -1,4 +1,6 @@
-"""The book's plot style and plotting helpers that accept NumPy, PyTorch or TensorFlow arrays."""
+"""The book's plot style and plotting helpers that accept NumPy, PyTorch or TensorFlow
+arrays.
+"""
 
 from __future__ import annotations
 
@@ -38,14 +40,18 @@ BOOK_STYLE: dict[str, Any] = {
 
 
 def use_book_style() -> None:
-    """Apply the book's matplotlib style (small figures, light grid, no top/right spines)."""
+    """Apply the book's matplotlib style (small figures, light grid, no top/right
+    spines).
+    """
     import matplotlib as mpl
 
     mpl.rcParams.update(BOOK_STYLE)
 
 
 def to_numpy(x: Any) -> np.ndarray:
-    """Convert a NumPy array, PyTorch tensor, TensorFlow/Keras tensor or nested list to a NumPy array."""
+    """Convert a NumPy array, PyTorch tensor, TensorFlow/Keras tensor or nested list to
+    a NumPy array.
+    """
     if isinstance(x, np.ndarray):
         return x
     module = type(x).__module__
@@ -80,9 +86,11 @@ def heatmap(
     vmin: float | None = None,
     vmax: float | None = None,
 ):
-    """Draw a 2-D array (attention weights, a confusion matrix, ...) as a heatmap and return the image.
+    """Draw a 2-D array (attention weights, a confusion matrix, ...) as a heatmap and
+    return the image.
 
-    ``data`` may be a NumPy array, a PyTorch tensor or a TensorFlow tensor of shape ``(rows, cols)``.
+    ``data`` may be a NumPy array, a PyTorch tensor or a TensorFlow tensor of shape
+    ``(rows, cols)``.
     """
     import matplotlib.pyplot as plt
 
