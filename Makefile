@@ -38,6 +38,7 @@ help:
 	@echo "make chapter CH=05        re-execute one chapter in place with the cpu profile"
 	@echo "make labs                 regenerate student notebooks and autograders from the lab sources"
 	@echo "make grade LAB=labs/00_warmup SUBMISSIONS=dir [OUT=grades.csv]   grade submissions"
+	@echo "make setup                set up only: virtual environment, pinned packages, data, website JS"
 	@echo "make site                 rebuild the website only (after set-up)"
 	@echo "make clean-site           remove the built website"
 
