@@ -5,6 +5,7 @@ widget view, with every non-local host unreachable."""
 from __future__ import annotations
 
 import functools
+import json
 import http.server
 import os
 import shutil
@@ -230,14 +231,17 @@ def test_every_page_renders_offline(site, server, browser, page):
         browser.execute_script("return document.querySelectorAll('mjx-merror').length")
         == 0
     ), f"{page}: TeX errors"
+    # JSON text, so that "no broken image" ("[]") is truthy and ends the wait at once
     broken = _wait_for(
         browser,
         """
         const imgs = [...document.querySelectorAll('article img, .bd-article img')];
-        return imgs.every(i => i.complete) ? imgs.filter(i => i.naturalWidth === 0).map(i => i.src) : null;
+        const done = imgs.every(i => i.complete);
+        return done ? JSON.stringify(imgs.filter(i => i.naturalWidth === 0).map(i => i.src)) : null;
     """,
     )
-    assert broken == [], f"{page}: images that did not load: {broken}"
+    assert broken is not None, f"{page}: images still loading after 30 s"
+    assert json.loads(broken) == [], f"{page}: images that did not load: {broken}"
     views = browser.execute_script(
         "return "
         "document.querySelectorAll('script[type=\"application/vnd.jupyter.widget-view+json\"]').length"
