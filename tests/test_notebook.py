@@ -110,7 +110,7 @@ def test_colab_cell_installs_only_in_colab(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.delenv("LMBOOK_ROOT", raising=False)
+    monkeypatch.setenv("LMBOOK_ROOT", "before")  # the cell sets it; teardown restores it
     import os
 
     exec(nb.COLAB_CELL, {})
@@ -125,4 +125,3 @@ def test_colab_cell_installs_only_in_colab(monkeypatch, tmp_path):
         kw["check"] for _, kw in calls
     )
     assert os.environ["LMBOOK_ROOT"] == "/content/from-ngrams-to-gpt"
-    monkeypatch.delenv("LMBOOK_ROOT")
