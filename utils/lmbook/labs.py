@@ -588,6 +588,13 @@ def grade_notebook(
     found = [t for t in data.get("tests", []) if t.get("name") in scores]
     for t in found:
         scores[t["name"]] = (float(t.get("score") or 0.0), max_points[t["name"]])
+    for t in found:  # a borrowed answer loses the whole question
+        why = re.search(r"BorrowedAnswer: (.*)", t.get("output") or "")
+        if why:
+            scores[t["name"]] = (0.0, max_points[t["name"]])
+            notes.append(f"{t['name']}: 0, {why.group(1).strip()}")
+        elif "TimeoutError: this test took longer" in (t.get("output") or ""):
+            notes.append(f"{t['name']}: a test ran out of time (endless loop?)")
     status = "ok"
     if not found:
         status = "error"
@@ -820,6 +827,15 @@ def check_own_code(
             f"{what} is imported from {module!r}: write it yourself in the notebook"
         )
     namespace = namespace or getattr(fn, "__globals__", {})
+    _check_code(fn, what, forbidden, namespace, home, seen=set())
+
+
+def _check_code(fn, what, forbidden, namespace, home, seen) -> None:
+    """The static check of :func:`check_own_code` on ``fn`` and on every helper of the
+    notebook it calls (so a forbidden call cannot hide in a helper)."""
+    if id(fn) in seen:
+        return
+    seen.add(id(fn))
     banned = {}
     for bad in forbidden:
         try:
@@ -839,6 +855,14 @@ def check_own_code(
                 f"{what} uses {hit} ({name} in your code), which this lab asks you to "
                 f"write yourself"
             )
+        if (
+            target is not None
+            and not rest
+            and callable(target)
+            and getattr(target, "__module__", None) in home
+            and hasattr(target, "__code__")
+        ):
+            _check_code(target, what, forbidden, namespace, home, seen)
 
 
 def _full_name(target, rest: str) -> str:
