@@ -17,14 +17,16 @@ from lmbook import labs
 def grade_all(
     autograder: Path, jobs: dict[str, Path | tuple], timeout: float = 300
 ) -> dict[str, labs.GradeResult]:
-    """Grade each notebook of ``jobs`` (name -> path, or -> (path, timeout, cell_timeout)), two at a time."""
-    specs = {
-        k: v if isinstance(v, tuple) else (v, timeout, None) for k, v in jobs.items()
-    }
+    """Grade each notebook of ``jobs`` (name -> path, or -> (path, timeout, cell_timeout)
+    or (path, timeout, cell_timeout, test_timeout)), two at a time."""
+    padded = {k: v if isinstance(v, tuple) else (v, timeout) for k, v in jobs.items()}
+    specs = {k: v + (None,) * (4 - len(v)) for k, v in padded.items()}
     with ThreadPoolExecutor(2) as pool:
         futures = {
-            k: pool.submit(labs.grade_notebook, autograder, nb, t, cell_timeout=c)
-            for k, (nb, t, c) in specs.items()
+            k: pool.submit(
+                labs.grade_notebook, autograder, nb, t, cell_timeout=c, test_timeout=tt
+            )
+            for k, (nb, t, c, tt) in specs.items()
         }
         return {k: f.result() for k, f in futures.items()}
 
