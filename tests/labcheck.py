@@ -1,5 +1,6 @@
-"""Checks shared by every lab's tests (tests/test_lab*.py): grading a set of notebooks once per session, and the
-properties every committed student version must have (a fresh build, no solutions, no hidden tests)."""
+"""Checks shared by every lab's tests (tests/test_lab*.py): grading a set of notebooks
+once per session, and the properties every committed student version must have (a fresh
+build, no solutions, no hidden tests)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from lmbook import labs
 def grade_all(
     autograder: Path, jobs: dict[str, Path | tuple], timeout: float = 300
 ) -> dict[str, labs.GradeResult]:
-    """Grade each notebook of ``jobs`` (name -> path, or -> (path, timeout, cell_timeout)
-    or (path, timeout, cell_timeout, test_timeout)), two at a time."""
+    """Grade each notebook of ``jobs`` (name -> path, or -> (path, timeout,
+    cell_timeout) or (path, timeout, cell_timeout, test_timeout)), two at a time."""
     padded = {k: v if isinstance(v, tuple) else (v, timeout) for k, v in jobs.items()}
     specs = {k: v + (None,) * (4 - len(v)) for k, v in padded.items()}
     with ThreadPoolExecutor(2) as pool:
@@ -37,7 +38,8 @@ def assert_points(result: labs.GradeResult, expected: dict[str, float]) -> None:
 
 
 def solution_lines(source_nb) -> set[str]:
-    """Lines of the source's solution blocks that appear nowhere else in it (prompts quote some code)."""
+    """Lines of the source's solution blocks that appear nowhere else in it (prompts
+    quote some code)."""
     lines, inside, outside = set(), False, []
     for cell in source_nb.cells:
         if cell.cell_type != "code":
@@ -58,7 +60,8 @@ def solution_lines(source_nb) -> set[str]:
 
 
 def hidden_tests(source_nb) -> list[tuple[str, str]]:
-    """(function name, first assertion or error message) of each hidden test cell of the source."""
+    """(function name, first assertion or error message) of each hidden test cell of the
+    source."""
     out = []
     for cell in source_nb.cells:
         if cell.cell_type == "code" and re.search(
@@ -106,7 +109,8 @@ def assert_committed_equals_fresh_build(lab_dir: Path, build: dict[str, Path]) -
 def assert_student_files_are_clean(
     lab_dir: Path, questions: dict[str, float], your_code_cells: int
 ) -> None:
-    """No solution line and no hidden test in the student files; the notebook is ready to open and check."""
+    """No solution line and no hidden test in the student files; the notebook is ready
+    to open and check."""
     lab = labs.find_lab(lab_dir)
     src = nbformat.read(lab.source, as_version=4)
     solutions, hidden = solution_lines(src), hidden_tests(src)

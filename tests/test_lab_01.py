@@ -1,7 +1,9 @@
-"""Lab 1 (n-gram language models): build, grading with hidden tests, plausible wrong answers.
+"""Lab 1 (n-gram language models): build, grading with hidden tests, plausible wrong
+answers.
 
-Uses the pipeline of lmbook.labs and the generic helpers of test_labs.py. Each notebook is graded once per session
-(10-20 s each under ``otter run``), two at a time; the tests read the results.
+Uses the pipeline of lmbook.labs and the generic helpers of test_labs.py. Each notebook
+is graded once per session (10-20 s each under ``otter run``), two at a time; the tests
+read the results.
 """
 
 from __future__ import annotations
@@ -15,9 +17,10 @@ LAB1 = labs.labs_root() / "01_ngrams"
 NOTEBOOK = "ngrams.ipynb"
 MAX_POINTS = {"q1": 4.5, "q2": 4.5, "q3": 4.5, "q4": 4.5, "q5": 4.5}
 
-# Plausible wrong answers, each replacing one solution function of the source.
-# q1: pads the right end with n-1 </s> as well (nltk's pad_both_ends): bigrams are unchanged, so the public test
-#     passes; the hidden trigram-padding and unigram (no </s> at all for n = 1) tests fail -> loses 2.
+# Plausible wrong answers, each replacing one solution function of the source. q1: pads
+# the right end with n-1 </s> as well (nltk's pad_both_ends): bigrams are unchanged, so
+# the public test passes; the hidden trigram-padding and unigram (no </s> at all for n =
+# 1) tests fail -> loses 2.
 WRONG_Q1_PADS_BOTH_ENDS = """
 def count_ngrams(sentences, n):
     if isinstance(n, bool) or not isinstance(n, int):
@@ -35,7 +38,8 @@ def count_ngrams(sentences, n):
             counts[tuple(padded[i:i + n])] += 1
     return counts
 """
-# q2: forgets k|V| in the denominator: every value test fails, the bad-input test passes -> loses 3.
+# q2: forgets k|V| in the denominator: every value test fails, the bad-input test passes
+# -> loses 3.
 WRONG_Q2_FORGETS_V = """
 def add_k_prob(counts, context, word, k, vocab_size):
     if not isinstance(context, tuple):
@@ -51,8 +55,9 @@ def add_k_prob(counts, context, word, k, vocab_size):
     c_h = sum(c for gram, c in counts.items() if gram[:-1] == context)
     return (c_hw + k) / (c_h + k)
 """
-# q3: token counts instead of distinct types (the unigram estimate, not the continuation one): the public test and
-#     the "francisco" test fail; zero counts, unseen words and bad input still pass -> loses 2.
+# q3: token counts instead of distinct types (the unigram estimate, not the continuation
+# one): the public test and the "francisco" test fail; zero counts, unseen words and bad
+# input still pass -> loses 2.
 WRONG_Q3_TOKEN_COUNTS = """
 def continuation_prob(bigram_counts, word):
     if not isinstance(word, str):
@@ -62,8 +67,8 @@ def continuation_prob(bigram_counts, word):
         raise ValueError("no bigrams")
     return sum(c for (v, w), c in bigram_counts.items() if w == word and c > 0) / total
 """
-# q4: forgets to predict the end symbol: the public test, the hidden context/</s> test and the -inf-at-</s> test
-#     fail; the bad-input test passes -> loses 3.
+# q4: forgets to predict the end symbol: the public test, the hidden context/</s> test
+# and the -inf-at-</s> test fail; the bad-input test passes -> loses 3.
 WRONG_Q4_NO_END_SYMBOL = """
 def sentence_logprobs(prob, sentence, n, base=2):
     if not isinstance(sentence, (list, tuple)):
@@ -79,8 +84,8 @@ def sentence_logprobs(prob, sentence, n, base=2):
         out.append(math.log(p, base) if p > 0 else -math.inf)
     return out
 """
-# q5: exponentiates with e whatever the base of the logarithms: the public test (natural logs) passes, the hidden
-#     log-base test fails -> loses 1.
+# q5: exponentiates with e whatever the base of the logarithms: the public test (natural
+# logs) passes, the hidden log-base test fails -> loses 1.
 WRONG_Q5_IGNORES_BASE = """
 def perplexity(logprobs, base=2):
     if not isinstance(logprobs, (list, tuple)) or len(logprobs) == 0:
@@ -100,9 +105,9 @@ WRONG = {
     "sentence_logprobs": WRONG_Q4_NO_END_SYMBOL,
     "perplexity": WRONG_Q5_IGNORES_BASE,
 }
-# Points left (of 4.5 each): q1 loses the trigram-padding (2) and unigram (1) tests; q2 its
-# three value tests (1 + 1 + 2); q3 the public and "San Francisco" tests (1 + 2); q4 every
-# test that predicts </s> (1 + 2 + 1); q5 the log-base test (2).
+# Points left (of 4.5 each): q1 loses the trigram-padding (2) and unigram (1) tests; q2
+# its three value tests (1 + 1 + 2); q3 the public and "San Francisco" tests (1 + 2); q4
+# every test that predicts </s> (1 + 2 + 1); q5 the log-base test (2).
 EXPECTED_WRONG = {"q1": 1.5, "q2": 0.5, "q3": 1.5, "q4": 0.5, "q5": 2.5}
 
 # Second set of likely mistakes (the examples of issue 10 among them).

@@ -1,7 +1,7 @@
 """Lab 2 (hidden Markov models): the source scores full marks, the student notebook 0,
-the likely mistakes listed in the source (wrong submissions A and B) lose exactly the points
-of the tests written to catch them, borrowed answers (lmbook.hmm) score 0, and the committed
-student files are a fresh build without solutions or hidden tests."""
+the likely mistakes listed in the source (wrong submissions A and B) lose exactly the
+points of the tests written to catch them, borrowed answers (lmbook.hmm) score 0, and
+the committed student files are a fresh build without solutions or hidden tests."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from lmbook import labs
 LAB2 = labs.labs_root() / "02_hmm"
 QUESTIONS = {"q1": 6.5, "q2": 6.0, "q3": 5.0}
 
-# Wrong answer A: the forward algorithm in probability space (underflows on long sequences) and "Viterbi" that
-# takes the best state at each time instead of following backpointers.
+# Wrong answer A: the forward algorithm in probability space (underflows on long
+# sequences) and "Viterbi" that takes the best state at each time instead of following
+# backpointers.
 WRONG_FORWARD_PROBABILITY_SPACE = """
 def forward_log(log_start, log_trans, log_emit):
     log_start, log_trans, log_emit = check_model(log_start, log_trans, log_emit)
@@ -45,9 +46,9 @@ def state_posteriors(log_start, log_trans, log_emit):
         log_beta[t] = logsumexp(log_trans + log_beta[t + 1][None, :], axis=1)
     return np.exp(log_alpha + log_beta - loglik)
 """
-# Wrong answer B (continued): a hand-written log-sum-exp with no guard for an all -inf column
-# (nan in a left-to-right model and after an impossible observation), and a Viterbi that
-# checks no shapes.
+# Wrong answer B (continued): a hand-written log-sum-exp with no guard for an all -inf
+# column (nan in a left-to-right model and after an impossible observation), and a
+# Viterbi that checks no shapes.
 WRONG_FORWARD_UNGUARDED_LOGSUMEXP = """
 def forward_log(log_start, log_trans, log_emit):
     log_start, log_trans, log_emit = check_model(log_start, log_trans, log_emit)
@@ -75,7 +76,8 @@ def viterbi(log_start, log_trans, log_emit):
         path.append(int(back[t, path[-1]]))
     return np.array(path[::-1]), float(delta[-1].max())
 """
-# Borrowed answers (the first example of issue 10): the book's own functions, imported or called.
+# Borrowed answers (the first example of issue 10): the book's own functions, imported
+# or called.
 BORROWED = {
     "forward_log": "from lmbook.hmm import forward_log",
     "viterbi": "from lmbook.hmm import viterbi_log as viterbi",
@@ -86,13 +88,13 @@ def state_posteriors(log_start, log_trans, log_emit):
     return np.exp(log_alpha + backward_log(log_start, log_trans, log_emit) - loglik)
 """,
 }
-# A: q1 loses its long-sequence test (2 of 6.5) and q3 its long-sequence test, which builds
-# on forward_log (2 of 5); q2 loses the two tests that compare the path with the optimum, the
-# small exhaustive search and the long sequence (1 + 2 of 6); on the casino rolls of the types
-# test and in the tie cases the greedy path happens to be a best one.
+# A: q1 loses its long-sequence test (2 of 6.5) and q3 its long-sequence test, which
+# builds on forward_log (2 of 5); q2 loses the two tests that compare the path with the
+# optimum, the small exhaustive search and the long sequence (1 + 2 of 6); on the casino
+# rolls of the types test and in the tie cases the greedy path happens to be a best one.
 EXPECTED_A = {"q1": 4.5, "q2": 3.0, "q3": 3.0}
-# B: q1 loses only its all -inf test (1); q2 only its bad-input test (1); the backward pass
-# without emissions gets every posterior wrong: q3 scores 0.
+# B: q1 loses only its all -inf test (1); q2 only its bad-input test (1); the backward
+# pass without emissions gets every posterior wrong: q3 scores 0.
 EXPECTED_B = {"q1": 5.5, "q2": 5.0, "q3": 0.0}
 # Borrowed: every question scores 0, whatever its tests say.
 EXPECTED_BORROWED = {"q1": 0.0, "q2": 0.0, "q3": 0.0}

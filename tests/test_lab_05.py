@@ -1,6 +1,7 @@
-"""Lab 5 (attention and positional encodings): the source scores full marks, the student notebook 0, plausible
-wrong answers lose exactly the points of the tests written to catch them, and the committed student files are a
-fresh build without solutions or hidden tests. Uses the helpers of lmbook.labs (see tests/test_labs.py)."""
+"""Lab 5 (attention and positional encodings): the source scores full marks, the student
+notebook 0, plausible wrong answers lose exactly the points of the tests written to
+catch them, and the committed student files are a fresh build without solutions or
+hidden tests. Uses the helpers of lmbook.labs (see tests/test_labs.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ from lmbook import labs
 LAB5 = labs.labs_root() / "05_transformers"
 QUESTIONS = {"q1": 6.0, "q2": 6.0, "q3": 5.0, "q4": 5.5}
 
-# Wrong answer A: the mask applied with nn.MultiheadAttention's convention (True = blocked) and an encoding that
-# assumes an even width (cos written into every odd column with the full angle table).
+# Wrong answer A: the mask applied with nn.MultiheadAttention's convention (True =
+# blocked) and an encoding that assumes an even width (cos written into every odd column
+# with the full angle table).
 WRONG_MASK_CONVENTION = """
 def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
@@ -29,16 +31,20 @@ def sinusoidal_encoding(max_len, d_model):
     if max_len < 1 or d_model < 1:
         raise ValueError("max_len and d_model must be at least 1")
     position = torch.arange(max_len, dtype=torch.float64)[:, None]
-    angle = position / 10000 ** (torch.arange(0, d_model, 2, dtype=torch.float64) / d_model)
+    pairs = torch.arange(0, d_model, 2, dtype=torch.float64)
+    angle = position / 10000 ** (pairs / d_model)
     pe = torch.zeros(max_len, d_model, dtype=torch.float64)
     pe[:, 0::2] = torch.sin(angle)
     pe[:, 1::2] = torch.cos(angle)
     return pe.float()
 """
-# Wrong answer B: multi-head attention whose heads divide by sqrt(d_model) instead of sqrt(d_k), and a causal mask
-# made by multiplying the scores by 0 instead of setting them to -inf (future positions still get weight).
+# Wrong answer B: multi-head attention whose heads divide by sqrt(d_model) instead of
+# sqrt(d_k), and a causal mask made by multiplying the scores by 0 instead of setting
+# them to -inf (future positions still get weight).
 WRONG_MHA_SCALE = """
-def multi_head_attention(x, w_qkv, b_qkv, w_out, b_out, num_heads, mask=None, causal=False):
+def multi_head_attention(
+    x, w_qkv, b_qkv, w_out, b_out, num_heads, mask=None, causal=False
+):
     B, T, d_model = x.shape
     if d_model % num_heads:
         raise ValueError("d_model must be divisible by num_heads")
@@ -68,7 +74,9 @@ def scaled_dot_product_attention(q, k, v, mask=None, causal=False):
     )
 """,
     "multi_head_attention": """
-def multi_head_attention(x, w_qkv, b_qkv, w_out, b_out, num_heads, mask=None, causal=False):
+def multi_head_attention(
+    x, w_qkv, b_qkv, w_out, b_out, num_heads, mask=None, causal=False
+):
     import torch.nn.functional as F
     B, T, d_model = x.shape
     q, k, v = (x @ w_qkv.T + b_qkv).split(d_model, dim=-1)
@@ -87,13 +95,15 @@ def next_token_loss(logits, targets):
 """,
 }
 # A: q1 loses the padding-mask test (1); q2 loses its padding-mask test, which builds on
-# question 1 (1); q3 loses the odd-width test (1); q4 trains (width 48, even; causal only).
+# question 1 (1); q3 loses the odd-width test (1); q4 trains (width 48, even; causal
+# only).
 EXPECTED_A = {"q1": 5.0, "q2": 5.0, "q3": 4.0, "q4": 5.5}
-# B (both mistakes): q1's causal tests fail (public causal, odd sizes with causal, padding +
-# causal, leakage) and only the unmasked parity test passes (1); q2 fails every test with more
-# than one head and the causal one, keeping only the single-head test (1); q3 keeps full
-# marks; q4's loss is right but the model trained with the leaky mask and the wrong scale
-# fails the held-out threshold under PyTorch's causal attention (loses 3).
+# B (both mistakes): q1's causal tests fail (public causal, odd sizes with causal,
+# padding + causal, leakage) and only the unmasked parity test passes (1); q2 fails
+# every test with more than one head and the causal one, keeping only the single-head
+# test (1); q3 keeps full marks; q4's loss is right but the model trained with the leaky
+# mask and the wrong scale fails the held-out threshold under PyTorch's causal attention
+# (loses 3).
 EXPECTED_B = {"q1": 1.0, "q2": 1.0, "q3": 5.0, "q4": 2.5}
 # Borrowed: q1-q3 score 0 whatever their tests say; q4's loss is the student's own but
 # overflows for huge logits (loses 1); the model still trains below the threshold.

@@ -1,7 +1,9 @@
-"""Lab pipeline (lmbook.labs) and Lab 0: build, grading with hidden tests, wrong submissions, timeouts.
+"""Lab pipeline (lmbook.labs) and Lab 0: build, grading with hidden tests, wrong
+submissions, timeouts.
 
-Grading one notebook starts a kernel under ``otter run`` (10-20 s), so the notebooks are graded once per
-session, two at a time, and the tests read the results. Other labs reuse the helpers: see test_lab_NN.py and labcheck.py.
+Grading one notebook starts a kernel under ``otter run`` (10-20 s), so the notebooks are
+graded once per session, two at a time, and the tests read the results. Other labs reuse
+the helpers: see test_lab_NN.py and labcheck.py.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from lmbook import labs
 
 LAB0 = labs.labs_root() / "00_warmup"
 
-# Plausible wrong answers, each replacing one solution function of the source; the points they must lose
-# are the test cases written to catch that mistake (see the source notebook).
+# Plausible wrong answers, each replacing one solution function of the source; the
+# points they must lose are the test cases written to catch that mistake (see the source
+# notebook).
 WRONG_Q1_OVERFLOWING_SOFTMAX = """
 def log_softmax(logits):
     x = np.asarray(logits)
@@ -88,13 +91,13 @@ WRONG = {
     "unigram_model": WRONG_Q4_ITERATES_STRING,
     "perplexity": WRONG_Q5_OFF_BY_ONE,
 }
-# points left per question (of 5.5, 4.5, 5.5, 2.5, 4.5): q1 loses the huge-logits test (2);
-# q2 the bad-input test (0.5); q3 the public bits test (1; the nats tests pass); q4 the
-# bad-input test (0.5: a string is split into characters); q5 every test using the value
-# (1 + 1 + 2)
+# points left per question (of 5.5, 4.5, 5.5, 2.5, 4.5): q1 loses the huge-logits test
+# (2); q2 the bad-input test (0.5); q3 the public bits test (1; the nats tests pass); q4
+# the bad-input test (0.5: a string is split into characters); q5 every test using the
+# value (1 + 1 + 2)
 EXPECTED_WRONG = {"q1": 3.5, "q2": 4.0, "q3": 4.5, "q4": 2.0, "q5": 0.5}
-# Borrowed answers (SciPy, which the lab forbids) lose the whole question, whatever their
-# tests say; a product of probabilities underflows on 5,000 tokens (q5 loses 2).
+# Borrowed answers (SciPy, which the lab forbids) lose the whole question, whatever
+# their tests say; a product of probabilities underflows on 5,000 tokens (q5 loses 2).
 BORROWED = {
     "log_softmax": """
 def log_softmax(logits):
@@ -130,7 +133,8 @@ def lab0_build(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def lab0_grades(lab0_build, tmp_path_factory):
-    """Grade the source, the student notebook, the wrong answers and two endless loops, two at a time."""
+    """Grade the source, the student notebook, the wrong answers and two endless loops,
+    two at a time."""
     d = tmp_path_factory.mktemp("lab0_subs")
     zip_path = lab0_build["autograder"]
     source = labs.make_submission(LAB0, d / "source.ipynb")
@@ -139,7 +143,8 @@ def lab0_grades(lab0_build, tmp_path_factory):
     looping_fn = labs.make_submission(
         LAB0, d / "looping_function.ipynb", {"log_softmax": LOOPING}
     )
-    # a stray top-level cell that prints forever: interrupted by the per-cell timeout, the rest is graded
+    # a stray top-level cell that prints forever: interrupted by the per-cell timeout,
+    # the rest is graded
     nb = nbformat.read(source, as_version=4)
     nb.cells.insert(
         2, nbformat.v4.new_code_cell("while True:\n    print('spam ' * 20)")
@@ -154,8 +159,8 @@ def lab0_grades(lab0_build, tmp_path_factory):
             "wrong": wrong,
             "borrowed": borrowed,
             "prints_forever": (spam, 300, 5),
-            # every cell and test that calls the endless log_softmax is stopped after 5 s
-            # (a cell) or 3 s (a test): only question 1 is lost
+            # every cell and test that calls the endless log_softmax is stopped after 5
+            # s (a cell) or 3 s (a test): only question 1 is lost
             "looping_function": (looping_fn, 300, 5, 3),
         },
     )
@@ -165,7 +170,7 @@ def _max_points(lab0_build):
     return labs.question_max_points(lab0_build["autograder"])
 
 
-# ------------------------------------------------------------------------------------------ Lab 0 grading
+# ------------------------------------------------------------------------ Lab 0 grading
 def test_source_scores_full_marks(lab0_grades, lab0_build):
     r = lab0_grades["source"]
     assert r.status == "ok", r.message
@@ -209,7 +214,7 @@ def test_borrowed_answers_lose_their_question_with_a_reason(lab0_grades):
     assert "q3: 0, entropy uses scipy" in r.message
 
 
-# ------------------------------------------------------------------------------------------ committed files
+# ---------------------------------------------------------------------- committed files
 def test_committed_student_files_equal_a_fresh_build(lab0_build):
     labcheck.assert_committed_equals_fresh_build(LAB0, lab0_build)
 
@@ -236,7 +241,8 @@ def test_student_notebook_is_ready_for_students():
 
 
 def test_public_test_failure_names_input_expected_and_got(tmp_path):
-    """What a student sees from grader.check: the input tried, the expected and the actual value."""
+    """What a student sees from grader.check: the input tried, the expected and the
+    actual value."""
     from otter.test_files import ExceptionTestFile
 
     tf = ExceptionTestFile.from_file(str(LAB0 / "tests" / "q5.py"))
@@ -245,7 +251,7 @@ def test_public_test_failure_names_input_expected_and_got(tmp_path):
     assert "['a', 'b', 'd']" in msg and "should be 4.0" in msg and "got 5.0" in msg
 
 
-# ------------------------------------------------------------------------------------------ helpers
+# ------------------------------------------------------------------------------ helpers
 def test_find_and_list_labs():
     lab = labs.find_lab(LAB0)
     assert lab.source == LAB0 / "source" / "warmup.ipynb"
@@ -367,7 +373,8 @@ def test_grade_notebook_bad_input(lab0_build, tmp_path):
 def test_grade_submissions_writes_csv_and_survives_a_broken_file(
     lab0_build, tmp_path, monkeypatch
 ):
-    """The batch grades every notebook into the CSV; a file that is not a notebook scores 0 (status error)."""
+    """The batch grades every notebook into the CSV; a file that is not a notebook
+    scores 0 (status error)."""
     subs = tmp_path / "subs"
     subs.mkdir()
     (subs / "broken.ipynb").write_text("{ this is not json")
@@ -400,7 +407,8 @@ def test_write_grades_csv_bad_input(tmp_path):
 
 
 def test_every_lab_has_its_grading_checks():
-    """A new lab must come with tests/test_lab_NN.py (source full marks, student zero, wrong answers, clean files)."""
+    """A new lab must come with tests/test_lab_NN.py (source full marks, student zero,
+    wrong answers, clean files)."""
     here = Path(__file__).resolve().parent
     for lab in labs.list_labs():
         number = lab.dir.name[:2]
@@ -416,10 +424,10 @@ def test_every_lab_has_its_grading_checks():
             assert check in text, f"tests/{module.name} does not call labcheck.{check}"
 
 
-# ------------------------------------------------------------------------ a batch, as an instructor runs it
+# ---------------------------------------------------- a batch, as an instructor runs it
 def _pasted_answers(path: Path) -> Path:
-    """The lab's answers pasted into a fresh notebook (no otter metadata), with an imports
-    cell that fails."""
+    """The lab's answers pasted into a fresh notebook (no otter metadata), with an
+    imports cell that fails."""
     src = nbformat.read(LAB0 / "source" / "warmup.ipynb", as_version=4)
     answers = [
         c.source
@@ -435,8 +443,8 @@ def _pasted_answers(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def batch(lab0_build, tmp_path_factory):
-    """A submissions folder with every kind of file an instructor meets; the lab folder is a
-    copy holding the fresh autograder."""
+    """A submissions folder with every kind of file an instructor meets; the lab folder
+    is a copy holding the fresh autograder."""
     d = tmp_path_factory.mktemp("batch")
     lab = d / "00_warmup"
     (lab / "source").mkdir(parents=True)
@@ -538,8 +546,9 @@ def test_cli_bad_input_prints_one_line_and_exits_2(args, says, tmp_path):
 def test_interrupted_batch_keeps_its_rows_and_leaves_nothing_running(
     how, batch, tmp_path
 ):
-    """Ctrl-C (SIGINT) or a kill (SIGTERM) while a kernel runs: the rows graded so far stay
-    in the CSV, no kernel is left running and no temporary folder is left behind."""
+    """Ctrl-C (SIGINT) or a kill (SIGTERM) while a kernel runs: the rows graded so far
+    stay in the CSV, no kernel is left running and no temporary folder is left behind.
+    """
     import psutil
 
     subs = tmp_path / "subs"
