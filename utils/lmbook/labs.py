@@ -360,9 +360,12 @@ def _check_timeout(value, name: str) -> float:
 #: otter-run subprocesses now running (killed on Ctrl-C or SIGTERM by grade_submissions)
 _LIVE: set = set()
 _LIVE_LOCK = threading.Lock()
+#: set while a batch stops: a grading that starts its subprocess now kills it at once
+_STOPPING = threading.Event()
 
 
 def _kill_live() -> None:
+    _STOPPING.set()
     with _LIVE_LOCK:
         procs = list(_LIVE)
     for proc in procs:
@@ -557,6 +560,8 @@ def grade_notebook(
             with _LIVE_LOCK:
                 _LIVE.add(proc)
             try:
+                if _STOPPING.is_set():  # the batch was interrupted meanwhile
+                    _kill_tree(proc)
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 _kill_tree(proc)
@@ -703,6 +708,7 @@ def grade_submissions(
                     _kill_live()
                     raise
     finally:
+        _STOPPING.clear()
         if writer is not None:
             writer.close()
     ordered = [results[p] for p in sorted(results)]
