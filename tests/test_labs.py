@@ -588,3 +588,32 @@ def test_interrupted_batch_keeps_its_rows_and_leaves_nothing_running(
     gone, alive = psutil.wait_procs(descendants, timeout=10)
     assert not alive, f"left running: {[p.cmdline() for p in alive]}"
     assert list(tmp.iterdir()) == []
+
+
+def test_each_test_case_gets_its_own_time_limit(tmp_path, monkeypatch):
+    """The cell run first in a graded kernel: a test that loops fails after the limit, a
+    test that trains (by name) or asks for more time (docstring) gets it."""
+    from otter.test_files import exception_test
+
+    monkeypatch.setattr(exception_test.ExceptionTestFile, "run", None)
+    exec(labs._kernel_limit_source(1), {})
+    path = tmp_path / "q1.py"
+    path.write_text(
+        "from otter.test_files import test_case\n"
+        "OK_FORMAT = False\nname = 'q1'\npoints = None\n\n"
+        "@test_case(points=1, hidden=True)\ndef test_loops(f):\n    f(None)\n\n"
+        "@test_case(points=1, hidden=True)\ndef test_train_model(f):\n    f(1.5)\n\n"
+        "@test_case(points=1, hidden=True)\ndef test_slow(f):\n"
+        "    '''time limit: 5 s'''\n    f(1.5)\n"
+    )
+
+    def f(seconds):
+        start = time.monotonic()
+        while seconds is None or time.monotonic() - start < seconds:
+            pass
+
+    tf = exception_test.ExceptionTestFile.from_file(str(path))
+    tf.run({"f": f})
+    passed = [r.passed for r in tf.test_case_results]
+    assert passed == [False, True, True]
+    assert "took longer than 1 s" in tf.test_case_results[0].message

@@ -91,8 +91,10 @@ DEFAULT_TIMEOUT = 300.0
 #: a cell of a submission running longer than this is interrupted (like pressing stop)
 DEFAULT_CELL_TIMEOUT = 30.0
 #: a test case running longer than this fails ("took longer than ... s"); a hidden test
-#: may ask for more with a docstring line ``time limit: 90 s`` (training tests)
+#: may ask for more with a docstring line ``time limit: 90 s``, and a test whose name
+#: contains ``train`` gets at least DEFAULT_TRAIN_TEST_TIMEOUT
 DEFAULT_TEST_TIMEOUT = 20.0
+DEFAULT_TRAIN_TEST_TIMEOUT = 120.0
 _TEST_LIMIT = re.compile(r"time limit:\s*(\d+(?:\.\d+)?)\s*s\b")
 _LAB_NAME = re.compile(r"^\d\d_[A-Za-z0-9_]+$")
 _KEEP_CELL_METADATA = ("deletable", "editable", "tags", "otter")
@@ -1035,7 +1037,10 @@ def _lmbook_limit_tests(limit):
         for tc in self.test_cases:
             doc = getattr(tc.body.test_func, "__doc__", None) or ""
             found = re.search(PATTERN, doc)
+            name = getattr(tc.body.test_func, "__name__", "")
             seconds = float(found.group(1)) if found else limit
+            if not found and "train" in name:  # a test that trains a model
+                seconds = max(seconds, TRAIN)
 
             def stop(signum, frame, seconds=seconds):
                 raise TimeoutError(
@@ -1067,6 +1072,15 @@ del _lmbook_limit_tests
 '''
 
 
+def _kernel_limit_source(test_timeout: float) -> str:
+    """The cell run first in a submission's kernel: otter test cases get time limits."""
+    return (
+        _KERNEL_LIMIT_CELL.replace("PATTERN", repr(_TEST_LIMIT.pattern))
+        .replace("TRAIN", repr(DEFAULT_TRAIN_TEST_TIMEOUT))
+        .replace("LIMIT", repr(float(test_timeout)))
+    )
+
+
 def _otter_run(argv: list[str]) -> int:
     """``otter run`` with time limits per cell and per test case, recording the cells of
     the submission that raised (for the CSV's message)."""
@@ -1080,9 +1094,7 @@ def _otter_run(argv: list[str]) -> int:
     from traitlets import Any, Bool
 
     limit = max(1, int(args.cell_timeout))
-    limit_source = _KERNEL_LIMIT_CELL.replace(
-        "PATTERN", repr(_TEST_LIMIT.pattern)
-    ).replace("LIMIT", repr(float(args.test_timeout)))
+    limit_source = _kernel_limit_source(args.test_timeout)
     errors: list[dict] = []
 
     def cell_limit(cell) -> int | None:
