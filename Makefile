@@ -37,7 +37,7 @@ help:
 	@echo "make lint                 ruff: lint and format check of utils/, tests/, benchmarks/, notebooks"
 	@echo "make chapter CH=05        re-execute one chapter in place with the cpu profile"
 	@echo "make labs                 regenerate student notebooks and autograders from the lab sources"
-	@echo "make grade LAB=labs/00_warmup SUBMISSIONS=dir [OUT=grades.csv]   grade submissions"
+	@echo "make grade LAB=labs/00_warmup SUBMISSIONS=dir [OUT=grades.csv] [JOBS=2]   grade submissions"
 	@echo "make setup                set up only: virtual environment, pinned packages, data, website JS"
 	@echo "make site                 rebuild the website only (after set-up)"
 	@echo "make clean-site           remove the built website"
@@ -98,7 +98,7 @@ labs: setup
 	$(PYTHON) -m lmbook.labs build
 
 grade: setup
-	$(PYTHON) -m lmbook.labs grade $(LAB) $(SUBMISSIONS) --out $(or $(OUT),grades.csv)
+	$(PYTHON) -m lmbook.labs grade $(LAB) $(SUBMISSIONS) --out $(or $(OUT),grades.csv) --jobs $(or $(JOBS),1)
 
 clean-site:
 	rm -rf book/_build

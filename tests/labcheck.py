@@ -19,15 +19,15 @@ def grade_all(
     autograder: Path, jobs: dict[str, Path | tuple], timeout: float = 300
 ) -> dict[str, labs.GradeResult]:
     """Grade each notebook of ``jobs`` (name -> path, or -> (path, timeout,
-    cell_timeout)), two at a time.
-    """
-    specs = {
-        k: v if isinstance(v, tuple) else (v, timeout, None) for k, v in jobs.items()
-    }
+    cell_timeout) or (path, timeout, cell_timeout, test_timeout)), two at a time."""
+    padded = {k: v if isinstance(v, tuple) else (v, timeout) for k, v in jobs.items()}
+    specs = {k: v + (None,) * (4 - len(v)) for k, v in padded.items()}
     with ThreadPoolExecutor(2) as pool:
         futures = {
-            k: pool.submit(labs.grade_notebook, autograder, nb, t, cell_timeout=c)
-            for k, (nb, t, c) in specs.items()
+            k: pool.submit(
+                labs.grade_notebook, autograder, nb, t, cell_timeout=c, test_timeout=tt
+            )
+            for k, (nb, t, c, tt) in specs.items()
         }
         return {k: f.result() for k, f in futures.items()}
 
@@ -39,8 +39,7 @@ def assert_points(result: labs.GradeResult, expected: dict[str, float]) -> None:
 
 def solution_lines(source_nb) -> set[str]:
     """Lines of the source's solution blocks that appear nowhere else in it (prompts
-    quote some code).
-    """
+    quote some code)."""
     lines, inside, outside = set(), False, []
     for cell in source_nb.cells:
         if cell.cell_type != "code":
@@ -62,8 +61,7 @@ def solution_lines(source_nb) -> set[str]:
 
 def hidden_tests(source_nb) -> list[tuple[str, str]]:
     """(function name, first assertion or error message) of each hidden test cell of the
-    source.
-    """
+    source."""
     out = []
     for cell in source_nb.cells:
         if cell.cell_type == "code" and re.search(
@@ -112,8 +110,7 @@ def assert_student_files_are_clean(
     lab_dir: Path, questions: dict[str, float], your_code_cells: int
 ) -> None:
     """No solution line and no hidden test in the student files; the notebook is ready
-    to open and check.
-    """
+    to open and check."""
     lab = labs.find_lab(lab_dir)
     src = nbformat.read(lab.source, as_version=4)
     solutions, hidden = solution_lines(src), hidden_tests(src)

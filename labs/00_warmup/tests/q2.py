@@ -16,7 +16,7 @@ def test_sample_categorical_shape(sample_categorical):
     again = sample_categorical([0.2, 0.3, 0.5], 8, seed=1)
     assert np.array_equal(got, again), f'the same seed should give the same samples, got {got} then {again}'
 
-@test_case(points=1, hidden=False)
+@test_case(points=2, hidden=False)
 def test_sample_categorical_inverse_cdf(sample_categorical):
     import numpy as np
     probs = [0.1, 0.2, 0.7]

@@ -5,7 +5,7 @@ OK_FORMAT = False
 name = "q4"
 points = None
 
-@test_case(points=1, hidden=False)
+@test_case(points=2, hidden=False)
 def test_unigram_model_counts(unigram_model):
     import math
     tokens = 'the cat sat on the mat'.split()

@@ -5,7 +5,7 @@ OK_FORMAT = False
 name = "q3"
 points = None
 
-@test_case(points=1, hidden=False)
+@test_case(points=2, hidden=False)
 def test_pe_values(sinusoidal_encoding):
     import math
     import torch
