@@ -110,7 +110,8 @@ def test_colab_cell_installs_only_in_colab(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.setattr(sys, "path", list(sys.path))
-    monkeypatch.setenv("LMBOOK_ROOT", "before")  # the cell sets it; teardown restores it
+    # the cell sets LMBOOK_ROOT; teardown restores it
+    monkeypatch.setenv("LMBOOK_ROOT", "before")
     import os
 
     exec(nb.COLAB_CELL, {})

@@ -5,8 +5,8 @@ widget view, with every non-local host unreachable."""
 from __future__ import annotations
 
 import functools
-import json
 import http.server
+import json
 import os
 import shutil
 import subprocess

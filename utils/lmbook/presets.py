@@ -50,7 +50,7 @@ _NANOGPT_CHAR = {
     },
 }
 
-# the smallest model that still runs every code path (the GPU scripts' --smoke test on a CPU)
+# the smallest model that runs every code path (the GPU scripts' --smoke test on a CPU)
 _SMOKE_MODEL = {"context_length": 16, "d_model": 32, "num_heads": 2, "num_layers": 1}
 
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
