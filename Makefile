@@ -14,7 +14,7 @@ ENV := $(VIRTUAL_ENV)
 ENV_WHY := the active virtual environment $(VIRTUAL_ENV)
 else
 ENV := $(CURDIR)/.venv
-ENV_WHY := the virtual environment $(CURDIR)/.venv made earlier (delete it to pick another Python)
+ENV_WHY := the virtual environment $(CURDIR)/.venv (made by make; delete it to pick another Python)
 endif
 # PYTHON=... names the interpreter that creates .venv/ (BASE_PYTHON is its older name).
 PYTHON ?= $(BASE_PYTHON)
@@ -24,7 +24,7 @@ NODE_STAMP := book/_vendor/.installed
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: setup book site test unit lint chapter labs grade clean-site help which-python
+.PHONY: setup book site test unit lint chapter labs grade clean-site help which-python check-python
 .DEFAULT_GOAL := help
 
 # The test suite checks the stored notebook outputs under a lower CPU kernel set (AVX2, no AVX-512)
@@ -59,8 +59,11 @@ $(ENV_PYTHON):
 	@echo "== creating virtual environment $(ENV)"
 	base=$$($(FIND_PYTHON) pick $(PYTHON)) && "$$base" -m venv $(ENV)
 
-$(STAMP): $(ENV_PYTHON) requirements.txt requirements-lock.txt requirements-data.txt pyproject.toml
+# Every set-up, test or build first says which Python it runs on, and refuses an unsupported one.
+check-python: $(ENV_PYTHON)
 	@$(FIND_PYTHON) check $(ENV_PYTHON) "$(ENV_WHY)" $(PYTHON)
+
+$(STAMP): $(ENV_PYTHON) requirements.txt requirements-lock.txt requirements-data.txt pyproject.toml | check-python
 	@echo "== installing pinned packages into $(ENV)"
 	$(ENV_PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements-lock.txt
 	$(ENV_PYTHON) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
