@@ -209,6 +209,41 @@ def test_package_dependencies_are_loose_lower_bounds():
     assert {"numpy", "matplotlib", "gguf", "hmmlearn", "sacrebleu"} <= base
 
 
+def test_base_dependencies_cover_the_neutral_modules():
+    """Colab's cell installs the package without extras: every third-party module that
+    the neutral package modules import is a base dependency (or comes with one)."""
+    import ast
+
+    neutral = ["data", "text", "shapes", "notebook", "viz", "devices", "repro", "ngram"]
+    neutral += ["hmm", "presets"]
+    comes_with = {
+        "IPython": "ipywidgets"
+    }  # imported module -> the dependency bringing it
+    stdlib = set(sys.stdlib_module_names) | {"lmbook"}
+    frameworks = {"torch", "tensorflow", "keras", "transformers"}
+    base = {
+        canonicalize_name(Requirement(line).name)
+        for line in pyproject()["project"]["dependencies"]
+    }
+    for module in neutral:
+        tree = ast.parse((ROOT / "utils" / "lmbook" / f"{module}.py").read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in stdlib or top in frameworks:
+                    continue
+                dist = canonicalize_name(comes_with.get(top, top))
+                assert dist in base, (
+                    f"lmbook.{module} imports {top}: not in dependencies"
+                )
+
+
 def test_installing_the_package_replaces_no_framework():
     """What Colab's set-up cell does (`pip install -e <book>`), as a dry run in this
     environment, which has the frameworks already: pip adds the package alone."""
