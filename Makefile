@@ -49,6 +49,7 @@ help:
 	@echo "make site                 rebuild the website only (after set-up)"
 	@echo "make clean-site           remove the built website"
 	@echo "make which-python         say which Python the set-up uses, and why (changes nothing)"
+	@echo "make check-python         check that the environment's Python is a supported one"
 	@echo "                          (make book PYTHON=python3.12 picks the interpreter for .venv/)"
 
 which-python:
