@@ -5,8 +5,8 @@ A language model here is anything called as ``model(idx, cache) -> logits`` with
 empty :class:`KVCache`: the book's :mod:`lmbook.gpt2` and :mod:`lmbook.llama`, or a
 Hugging Face model wrapped in :class:`HuggingFaceLM`. Strategies: greedy, temperature,
 top-k (Fan et al., 2018), nucleus / top-p (Holtzman et al., 2020), the repetition
-penalty of CTRL (Keskar et al., 2019) and beam search. The KV cache keeps every layer's keys and
-values so that each new token costs one position of work instead of the whole prefix.
+penalty of CTRL (Keskar et al., 2019) and beam search. The KV cache keeps every layer's
+keys and values, so each new token costs one position of work, not the whole prefix.
 """
 
 from __future__ import annotations
