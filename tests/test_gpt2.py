@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lmbook import decoding as dec
-from lmbook import gpt2
+from lmbook import gpt2, presets
 
 transformers = pytest.importorskip("transformers")
 torch.set_num_threads(1)
@@ -13,12 +13,13 @@ torch.set_num_threads(1)
 @pytest.fixture(scope="module")
 def pair():
     torch.manual_seed(0)
+    m = presets.get("ch06-gpt2-tiny", "smoke")["model"]
     config = transformers.GPT2Config(
-        vocab_size=1000,
-        n_positions=64,
-        n_embd=64,
-        n_head=4,
-        n_layer=2,
+        vocab_size=m["vocab_size"],
+        n_positions=m["context_length"],
+        n_embd=m["d_model"],
+        n_head=m["num_heads"],
+        n_layer=m["num_layers"],
         bos_token_id=0,
         eos_token_id=0,
     )
@@ -68,7 +69,7 @@ def test_bad_input(pair):
     _, ours = pair
     with pytest.raises(ValueError, match="token ids"):
         ours(torch.tensor([[1000]]))
-    with pytest.raises(ValueError, match="context length"):
+    with pytest.raises(ValueError, match="exceed the context"):
         ours(torch.zeros(1, 65, dtype=torch.long))
     with pytest.raises(TypeError, match="integer"):
         ours(torch.zeros(1, 3))

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from lmbook import data
+from lmbook import data, presets
 from lmbook import tokenizer as T
 
 MIXED = (
@@ -64,12 +64,13 @@ def test_round_trips_arbitrary_text_and_bytes():
 def test_trained_merges_equal_hf_trainer():
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-    text = data.load_shakespeare("train")[:60_000]
-    ours = T.BPETokenizer.train(text, 256 + 120)
+    p = presets.get("ch06-bpe", "smoke")["train"]
+    text = data.load_shakespeare("train")[: p["num_chars"]]
+    ours = T.BPETokenizer.train(text, p["vocab_size"])
     hf = Tokenizer(models.BPE())
     hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
     trainer = trainers.BpeTrainer(
-        vocab_size=256 + 120,
+        vocab_size=p["vocab_size"],
         show_progress=False,
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         special_tokens=[],
