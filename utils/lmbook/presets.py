@@ -188,6 +188,25 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             },
         },
     },
+    # chapter 6: a small random GPT-2 for the parity check against transformers
+    "ch06-gpt2-tiny": {
+        p: {
+            "model": {
+                "vocab_size": 1000,
+                "context_length": 64,
+                "d_model": 64,
+                "num_heads": 4,
+                "num_layers": 2,
+            }
+        }
+        for p in ("cpu", "gpu", "smoke")
+    },
+    # chapter 6: byte-level BPE trained on the book's Shakespeare
+    "ch06-bpe": {
+        "cpu": {"train": {"vocab_size": 256 + 300, "num_chars": 200_000}},
+        "gpu": {"train": {"vocab_size": 256 + 2000, "num_chars": 2_000_000}},
+        "smoke": {"train": {"vocab_size": 256 + 120, "num_chars": 60_000}},
+    },
 }
 
 
