@@ -21,6 +21,7 @@ NEUTRAL = [
     "hmm",
     "presets",
     "labs",
+    "autograd",
 ]
 FRAMEWORKS = ("torch", "tensorflow", "keras")
 
