@@ -199,7 +199,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "cpu": {
             "model": {"context": 3, "d_embed": 32, "d_hidden": 128, "dropout": 0.0},
             "train": {
-                "train_tokens": 200_000,
+                "train_tokens": 150_000,
                 "batch_size": 128,
                 "epochs": 1,
                 "lr": 3e-3,
@@ -233,8 +233,8 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "model": {"d_model": 64, "num_layers": 1, "dropout": 0.0},
             "train": {
                 "train_tokens": 150_000,
-                "batch_size": 20,
-                "bptt": 35,
+                "batch_size": 10,
+                "bptt": 20,
                 "epochs": 1,
                 "optimizer": "adam",
                 "lr": 1e-2,

@@ -27,6 +27,7 @@ __all__ = [
     "ResetStates",
     "perplexity_from_logits",
     "perplexity",
+    "train_lm",
 ]
 
 
@@ -299,3 +300,50 @@ def perplexity(
         nll, n = _nll_sum(keras.ops.convert_to_numpy(logits), y[start:stop])
         total, count = total + nll, count + n
     return float(np.exp(total / count))
+
+
+# ---------------------------------------------------------------- training
+def _check_train(train: object) -> dict:
+    if not isinstance(train, dict):
+        raise TypeError(
+            f"train must be a preset's train dict, got {type(train).__name__}"
+        )
+    missing = {"batch_size", "epochs", "lr"} - set(train)
+    if missing:
+        raise ValueError(f"train lacks {sorted(missing)}")
+    if train.get("optimizer", "adam") not in ("adam", "sgd"):
+        raise ValueError(
+            f"optimizer must be 'adam' or 'sgd', got {train['optimizer']!r}"
+        )
+    return train
+
+
+def train_lm(model, x, y, train: dict, callbacks=(), verbose=0):
+    """Fit ``model`` on (x, y) with a preset's ``train`` settings: Adam(W) or SGD,
+    gradient clipping, the learning rate multiplied by ``lr_decay`` every epoch after
+    ``decay_after`` (Zaremba et al., 2014). A stateful model gets its windows in
+    order."""
+    t = _check_train(train)
+    clip = t.get("clipnorm")
+    if t.get("optimizer", "adam") == "sgd":
+        opt = keras.optimizers.SGD(t["lr"], global_clipnorm=clip)
+    else:
+        wd = t.get("weight_decay", 0.0)
+        opt = keras.optimizers.AdamW(t["lr"], weight_decay=wd, global_clipnorm=clip)
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=opt, loss=loss)
+    decay, after = t.get("lr_decay", 1.0), t.get("decay_after", 1)
+    schedule = keras.callbacks.LearningRateScheduler(
+        lambda epoch: t["lr"] * decay ** max(0, epoch + 1 - after)
+    )
+    stateful = any(getattr(layer, "stateful", False) for layer in model.layers)
+    extra = [ResetStates()] if stateful else []
+    return model.fit(
+        x,
+        y,
+        batch_size=t["batch_size"],
+        epochs=t["epochs"],
+        shuffle=not stateful,
+        callbacks=[schedule, *extra, *callbacks],
+        verbose=verbose,
+    )
