@@ -123,6 +123,15 @@ def test_presets_build(name):
         (lambda: rnn.lstm_lm(V, init_scale=-1.0), ValueError, "init_scale"),
         (lambda: rnn.LSTMCell(0), ValueError, "units"),
         (lambda: rnn.TiedLogits("E"), TypeError, "Embedding"),
+        (lambda: rnn.train_lm(None, [], [], "adam"), TypeError, "train dict"),
+        (lambda: rnn.train_lm(None, [], [], {"lr": 1.0}), ValueError, "lacks"),
+        (
+            lambda: rnn.train_lm(
+                None, [], [], {"lr": 1, "epochs": 1, "batch_size": 2, "optimizer": "x"}
+            ),
+            ValueError,
+            "optimizer",
+        ),
         (
             lambda: rnn.perplexity_from_logits(np.zeros((2, 3)), [0, 3]),
             ValueError,
@@ -186,3 +195,12 @@ def test_forward_pass_is_the_same_on_tensorflow_and_torch(tmp_path):
         a, b = outs["tensorflow"][name], outs["torch"][name]
         assert np.abs(a).max() > 0.1  # not trivially zero
         np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_train_lm_lowers_the_loss_of_a_stateful_model():
+    rows = rnn.batchify(np.tile(np.arange(10), 40), 4)
+    x, y = rnn.bptt_windows(rows, 5)
+    model = rnn.lstm_lm(10, 16, batch_size=4, stateful=True)
+    train = {"batch_size": 4, "epochs": 3, "lr": 1e-2, "clipnorm": 5.0}
+    history = rnn.train_lm(model, x, y, train)
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
