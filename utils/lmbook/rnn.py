@@ -19,6 +19,7 @@ __all__ = [
     "context_windows",
     "mlp_lm",
     "LSTMCell",
+    "CarriedLSTM",
     "TiedLogits",
     "lstm_lm",
     "batchify",
@@ -146,6 +147,18 @@ class LSTMCell(layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lmbook")
+class CarriedLSTM(layers.LSTM):
+    """``keras.layers.LSTM`` whose carried (stateful) state enters each batch as a copy:
+    on the torch backend Keras 3.15 overwrites the state in place after the forward
+    pass, which breaks back-propagation of a stateful fused LSTM."""
+
+    def call(self, sequences, initial_state=None, mask=None, training=False):
+        if self.stateful and initial_state is None:
+            initial_state = [ops.copy(state) for state in self.states]
+        return super().call(sequences, initial_state, mask=mask, training=training)
+
+
+@keras.saving.register_keras_serializable(package="lmbook")
 class TiedLogits(layers.Layer):
     """Output layer sharing the input embedding matrix E (Press & Wolf, 2017):
     logits = h E^T + b. (..., d_model) -> (..., vocab)."""
@@ -195,9 +208,9 @@ def lstm_lm(
         if own_cell:
             rnn = layers.RNN(LSTMCell(d_model), **kw)
         elif init_scale is None:
-            rnn = layers.LSTM(d_model, **kw)
+            rnn = CarriedLSTM(d_model, **kw)
         else:
-            rnn = layers.LSTM(
+            rnn = CarriedLSTM(
                 d_model, kernel_initializer=init, recurrent_initializer=init, **kw
             )
         x = layers.Dropout(dropout)(rnn(x))
