@@ -21,7 +21,9 @@ NEUTRAL = [
     "ngram",
     "hmm",
     "presets",
+    "tokenizer",
     "labs",
+    "autograd",
 ]
 FRAMEWORKS = ("torch", "tensorflow", "keras")
 

@@ -207,6 +207,94 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         "gpu": {"train": {"vocab_size": 256 + 2000, "num_chars": 2_000_000}},
         "smoke": {"train": {"vocab_size": 256 + 120, "num_chars": 60_000}},
     },
+    # chapter 3: the MLP language model of Bengio et al. (2003) on PTB (Keras)
+    "ch03-mlp": {
+        "cpu": {
+            "model": {"context": 3, "d_embed": 32, "d_hidden": 128, "dropout": 0.0},
+            "train": {
+                "train_tokens": 150_000,
+                "batch_size": 128,
+                "epochs": 1,
+                "lr": 3e-3,
+                "weight_decay": 0.0,
+            },
+        },
+        "gpu": {
+            "model": {"context": 5, "d_embed": 128, "d_hidden": 512, "dropout": 0.3},
+            "train": {
+                "train_tokens": None,
+                "batch_size": 256,
+                "epochs": 10,
+                "lr": 1e-3,
+                "weight_decay": 0.01,
+            },
+        },
+        "smoke": {
+            "model": {"context": 3, "d_embed": 8, "d_hidden": 16, "dropout": 0.0},
+            "train": {
+                "train_tokens": 2_000,
+                "batch_size": 64,
+                "epochs": 1,
+                "lr": 3e-3,
+                "weight_decay": 0.0,
+            },
+        },
+    },
+    # chapter 3: LSTM language model on PTB; gpu = Zaremba et al. (2014) medium
+    "ch03-lstm": {
+        "cpu": {
+            "model": {"d_model": 64, "num_layers": 1, "dropout": 0.0},
+            "train": {
+                "train_tokens": 150_000,
+                "batch_size": 10,
+                "bptt": 20,
+                "epochs": 1,
+                "optimizer": "adam",
+                "lr": 1e-2,
+                "lr_decay": 1.0,
+                "decay_after": 1,
+                "clipnorm": 5.0,
+            },
+        },
+        "gpu": {
+            "model": {
+                "d_model": 650,
+                "num_layers": 2,
+                "dropout": 0.5,
+                "init_scale": 0.05,
+            },
+            "train": {
+                "train_tokens": None,
+                "batch_size": 20,
+                "bptt": 35,
+                "epochs": 39,
+                "optimizer": "sgd",
+                "lr": 1.0,
+                "lr_decay": 1 / 1.2,
+                "decay_after": 6,
+                "clipnorm": 5.0,
+            },
+        },
+        "smoke": {
+            "model": {
+                "d_model": 16,
+                "num_layers": 2,
+                "dropout": 0.5,
+                "init_scale": 0.05,
+            },
+            "train": {
+                "train_tokens": 4_000,
+                "batch_size": 4,
+                "bptt": 10,
+                "epochs": 2,
+                "optimizer": "sgd",
+                "lr": 1.0,
+                "lr_decay": 0.5,
+                "decay_after": 1,
+                "clipnorm": 5.0,
+            },
+        },
+    },
 }
 
 
