@@ -60,7 +60,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                 "num_layers": 2,
             },
             "train": {
-                "max_steps": 600,
+                "max_steps": 1200,
                 "batch_size": 16,
                 "context_length": 64,
                 "lr": 1e-2,
@@ -191,6 +191,26 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                 "batch_size": 2,
                 "context_length": 32,
                 "lr": 6e-4,
+            },
+        },
+    },
+    # chapter 5: the step-by-step build (bigram ... full block), one short training each
+    "ch05-steps": {
+        "cpu": {
+            "model": {
+                "context_length": 64,
+                "d_model": 64,
+                "num_heads": 4,
+                "num_layers": 2,
+            },
+            "train": {
+                "max_steps": 500,
+                "batch_size": 16,
+                "context_length": 64,
+                "lr": 1e-2,
+                "warmup_steps": 20,
+                "eval_interval": 500,
+                "eval_tokens": 100_000,
             },
         },
     },
