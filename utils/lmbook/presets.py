@@ -1,18 +1,18 @@
-"""Experiment configurations, written once: the model and training sizes of each experiment
-for each profile, used alike by the chapters and by the benchmark scripts.
+"""Experiment configurations, written once: the model and training sizes of each
+experiment for each profile, used alike by the chapters and by the benchmark scripts.
 
-A preset is a plain dict (no framework imported here) with ``model`` and ``train`` entries
-that the chapter passes to its framework's config classes, e.g. for chapter 5::
+A preset is a plain dict (no framework imported here) with ``model`` and ``train``
+entries that the chapter passes to its framework's config classes, e.g. for chapter 5::
 
     p = presets.get("ch05-char", devices.profile())
     config = GPTConfig(vocab_size=len(chars), **p["model"])
     train_config = TrainConfig(**p["train"], device=DEVICE)
 
-Profiles: ``cpu`` (committed outputs), ``gpu`` (full size, results committed as JSON) and
-``smoke`` (tiny sizes that the test suite runs through the GPU scripts on a CPU). A result JSON
-records the preset it ran (:func:`get` returns ``name`` and ``profile`` inside the dict), and a
-chapter checks a JSON's recorded preset equals the one it describes.
-"""
+Profiles: ``cpu`` (committed outputs), ``gpu`` (full size, results committed as JSON)
+and ``smoke`` (tiny sizes that the test suite runs through the GPU scripts on a CPU). A
+result JSON records the preset it ran (:func:`get` returns ``name`` and ``profile``
+inside the dict), and a chapter checks a JSON's recorded preset equals the one it
+describes."""
 
 from __future__ import annotations
 
@@ -223,14 +223,16 @@ def names() -> list[str]:
 
 
 def get(name: str, profile: str) -> dict[str, Any]:
-    """A fresh copy of preset ``name`` for ``profile``, with ``name`` and ``profile`` keys added."""
+    """A fresh copy of preset ``name`` for ``profile``, with ``name`` and ``profile``
+    keys added."""
     if not isinstance(name, str) or name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(names())}")
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
     if profile not in PRESETS[name]:
         raise ValueError(
-            f"preset {name!r} has no {profile!r} profile (it has: {', '.join(PRESETS[name])})"
+            f"preset {name!r} has no {profile!r} profile "
+            f"(it has: {', '.join(PRESETS[name])})"
         )
     out = copy.deepcopy(PRESETS[name][profile])
     return {"name": name, "profile": profile, **out}
