@@ -1,19 +1,24 @@
-"""The `gpu` profile of chapter 5: train and time lmbook.transformer on a CUDA GPU, write a JSON the chapter reads.
+"""The `gpu` profile of chapter 5: train and time lmbook.transformer on a CUDA GPU and
+write a JSON that the chapter reads.
 
 Run from the repository root on a machine with a CUDA GPU:
     .venv/bin/python benchmarks/transformer_gpu.py
 Writes benchmarks/results/transformer_gpu.json with
     device, torch, date, command, peak_bf16_tflops (measured with a large bf16 matmul),
-    char:       nanoGPT's Shakespeare size (6 layers, 6 heads, d=384, context 256, dropout 0.2) trained for at most
-                as many steps (at most nanoGPT's 5000) as fit in --char-seconds at the throughput timed beforehand:
-                steps, train_seconds (wall clock, compilation and evaluations included), val_loss (the whole
-                held-out split), tokens_per_s and mfu (of the timed steps), peak_memory_gb;
-    gpt2_small: a GPT-2-small-sized model (12 layers, 12 heads, d=768, context 1024, vocabulary padded to 50,304)
-                on random tokens: bf16 autocast, SDPA (flash) attention, torch.compile, fused AdamW;
-                tokens_per_s, mfu against the measured peak, peak_memory_gb;
+    char:       nanoGPT's Shakespeare size (6 layers, 6 heads, d=384, context 256,
+                dropout 0.2) trained for as many steps (at most nanoGPT's 5000) as fit
+                in --char-seconds at the throughput timed beforehand: steps,
+                train_seconds (wall clock, compilation and evaluations included),
+                val_loss (the whole held-out split), tokens_per_s and mfu (of the timed
+                steps), peak_memory_gb;
+    gpt2_small: a GPT-2-small-sized model (12 layers, 12 heads, d=768, context 1024,
+                vocabulary padded to 50,304) on random tokens: bf16 autocast, SDPA
+                (flash) attention, torch.compile, fused AdamW; tokens_per_s, mfu
+                against the measured peak, peak_memory_gb;
     ptb:        a word-level PTB model (6 layers, d=384, context 128): test_perplexity.
-MFU = (6N + 12·L·T·d) · tokens/s / peak, with the FLOP count of GPT.flops_per_token (Chowdhery et al., 2022).
-`--smoke` runs every part at tiny sizes on the CPU (float32, no compile) and is what the unit test runs.
+MFU = (6N + 12·L·T·d) · tokens/s / peak, with the FLOP count of GPT.flops_per_token
+(Chowdhery et al., 2022). `--smoke` runs every part at tiny sizes on the CPU (float32,
+no compile) and is what the unit test runs.
 """
 
 from __future__ import annotations
@@ -40,7 +45,8 @@ OUT = Path(__file__).resolve().parent / "results" / "transformer_gpu.json"
 def throughput(
     model: tfm.GPT, config: tr.TrainConfig, *, warmup: int, steps: int, vocab_size: int
 ) -> dict:
-    """Tokens/s and peak memory of training steps on random tokens (forward, backward, clip, AdamW step)."""
+    """Tokens/s and peak memory of training steps on random tokens (forward, backward,
+    clip, AdamW step)."""
     device = config.device
     model.to(device).train()
     optimizer = tr.configure_optimizer(
@@ -107,7 +113,8 @@ def main(argv: list[str] | None = None) -> dict:
     smoke = args.smoke
     if not smoke and not torch.cuda.is_available():
         raise SystemExit(
-            "no CUDA GPU here: run with --smoke for the CPU check, or on a machine with a GPU"
+            "no CUDA GPU here: run with --smoke for the CPU check, "
+            "or on a machine with a GPU"
         )
     device = "cpu" if smoke else "cuda"
     dtype = None if smoke else "bf16"
@@ -160,8 +167,9 @@ def main(argv: list[str] | None = None) -> dict:
             settings["max_seconds"] = 2 * args.char_seconds
         return tr.TrainConfig(**settings)
 
-    # time the training step first, then give the run as many steps (at most the preset's) as fit
-    # in the budget, so that its cosine schedule completes; max_seconds is only a safety net
+    # time the training step first, then give the run as many steps (at most the
+    # preset's) as fit in the budget, so that its cosine schedule completes;
+    # max_seconds is only a safety net
     probe = char_train_config(char_preset["train"]["max_steps"])
     timing = throughput(
         tfm.GPT(char_cfg),
@@ -193,7 +201,8 @@ def main(argv: list[str] | None = None) -> dict:
         "parameters": char_model.num_parameters(),
     }
     print(
-        f"char: held-out loss {result['char']['val_loss']:.3f} after {hist['seconds']:.0f} s, "
+        f"char: held-out loss {result['char']['val_loss']:.3f} "
+        f"after {hist['seconds']:.0f} s, "
         f"{timing['tokens_per_s']:,.0f} tokens/s, MFU {result['char']['mfu']:.1%}",
         flush=True,
     )
@@ -225,7 +234,8 @@ def main(argv: list[str] | None = None) -> dict:
         "mfu": gpt2.flops_per_token() * timing["tokens_per_s"] / peak,
     }
     print(
-        f"GPT-2 small: {timing['tokens_per_s']:,.0f} tokens/s, MFU {result['gpt2_small']['mfu']:.1%}, "
+        f"GPT-2 small: {timing['tokens_per_s']:,.0f} tokens/s, "
+        f"MFU {result['gpt2_small']['mfu']:.1%}, "
         f"peak memory {timing['peak_memory_gb']:.1f} GB",
         flush=True,
     )

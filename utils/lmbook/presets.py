@@ -12,8 +12,7 @@ Profiles: ``cpu`` (committed outputs), ``gpu`` (full size, results committed as 
 and ``smoke`` (tiny sizes that the test suite runs through the GPU scripts on a CPU). A
 result JSON records the preset it ran (:func:`get` returns ``name`` and ``profile``
 inside the dict), and a chapter checks a JSON's recorded preset equals the one it
-describes.
-"""
+describes."""
 
 from __future__ import annotations
 
@@ -50,9 +49,6 @@ _NANOGPT_CHAR = {
     },
 }
 
-# the smallest model that runs every code path (the GPU scripts' --smoke test on a CPU)
-_SMOKE_MODEL = {"context_length": 16, "d_model": 32, "num_heads": 2, "num_layers": 1}
-
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # chapter 5: character-level Shakespeare
     "ch05-char": {
@@ -64,7 +60,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                 "num_layers": 2,
             },
             "train": {
-                "max_steps": 600,
+                "max_steps": 1200,
                 "batch_size": 16,
                 "context_length": 64,
                 "lr": 1e-2,
@@ -75,7 +71,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "gpu": _NANOGPT_CHAR,
         "smoke": {
-            "model": _SMOKE_MODEL,
+            "model": {
+                "context_length": 16,
+                "d_model": 32,
+                "num_heads": 2,
+                "num_layers": 1,
+            },
             "train": {
                 "max_steps": 20,
                 "batch_size": 4,
@@ -133,7 +134,12 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             },
         },
         "smoke": {
-            "model": _SMOKE_MODEL,
+            "model": {
+                "context_length": 16,
+                "d_model": 32,
+                "num_heads": 2,
+                "num_layers": 1,
+            },
             "train": {
                 "max_steps": 10,
                 "batch_size": 4,
@@ -185,6 +191,26 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                 "batch_size": 2,
                 "context_length": 32,
                 "lr": 6e-4,
+            },
+        },
+    },
+    # chapter 5: the step-by-step build (bigram ... full block), one short training each
+    "ch05-steps": {
+        "cpu": {
+            "model": {
+                "context_length": 64,
+                "d_model": 64,
+                "num_heads": 4,
+                "num_layers": 2,
+            },
+            "train": {
+                "max_steps": 500,
+                "batch_size": 16,
+                "context_length": 64,
+                "lr": 1e-2,
+                "warmup_steps": 20,
+                "eval_interval": 500,
+                "eval_tokens": 100_000,
             },
         },
     },
@@ -305,16 +331,15 @@ def names() -> list[str]:
 
 def get(name: str, profile: str) -> dict[str, Any]:
     """A fresh copy of preset ``name`` for ``profile``, with ``name`` and ``profile``
-    keys added.
-    """
+    keys added."""
     if not isinstance(name, str) or name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(names())}")
     if profile not in PROFILES:
         raise ValueError(f"profile must be one of {PROFILES}, got {profile!r}")
     if profile not in PRESETS[name]:
         raise ValueError(
-            f"preset {name!r} has no {profile!r} profile (it has: "
-            f"{', '.join(PRESETS[name])})"
+            f"preset {name!r} has no {profile!r} profile "
+            f"(it has: {', '.join(PRESETS[name])})"
         )
     out = copy.deepcopy(PRESETS[name][profile])
     return {"name": name, "profile": profile, **out}

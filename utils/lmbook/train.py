@@ -1,9 +1,9 @@
-"""Training a language model: batches, the AdamW optimizer with warm-up + cosine schedule,
-gradient clipping, held-out evaluation and atomic, resumable checkpoints (chapter 5; reused by later chapters).
+"""Training a language model: batches, the AdamW optimizer with warm-up + cosine
+schedule, gradient clipping, held-out evaluation and atomic, resumable checkpoints
+(chapter 5; reused by later chapters).
 
-The loop follows nanoGPT's ``train.py`` (Karpathy, 2022) in a form that can be called from a notebook:
-``history = train(model, train_ids, val_ids, TrainConfig(...))``.
-"""
+The loop follows nanoGPT's ``train.py`` (Karpathy, 2022) in a form that can be called
+from a notebook: ``history = train(model, train_ids, val_ids, TrainConfig(...))``."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------------------------------------ batches
+# ------------------------------------------------------------------------------ batches
 def get_batch(
     data: torch.Tensor,
     batch_size: int,
@@ -46,7 +46,8 @@ def get_batch(
     generator: torch.Generator | None = None,
     device: str | torch.device = "cpu",
 ):
-    """Random windows of a 1-D id tensor: inputs ``x (B, T)`` and next-token targets ``y (B, T)``."""
+    """Random windows of a 1-D id tensor: inputs ``x (B, T)`` and next-token targets
+    ``y (B, T)``."""
     if not isinstance(data, torch.Tensor) or data.ndim != 1:
         raise TypeError("data must be a 1-D tensor of token ids")
     for name, value in (("batch_size", batch_size), ("context_length", context_length)):
@@ -54,7 +55,8 @@ def get_batch(
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if len(data) < context_length + 1:
         raise ValueError(
-            f"data has {len(data)} tokens, fewer than context_length + 1 = {context_length + 1}"
+            f"data has {len(data)} tokens, fewer than context_length + 1 = "
+            f"{context_length + 1}"
         )
     starts = torch.randint(
         len(data) - context_length, (batch_size,), generator=generator
@@ -65,11 +67,12 @@ def get_batch(
     return x.to(device, non_blocking=True), y.to(device, non_blocking=True)
 
 
-# ----------------------------------------------------------------------------------------------- schedule
+# ----------------------------------------------------------------------------- schedule
 @dataclass
 class WarmupCosine:
-    """Learning-rate multiplier: linear warm-up from 0 to 1 over ``warmup_steps``, then a cosine decay to
-    ``min_ratio`` at ``max_steps`` (and flat after). Use with :class:`torch.optim.lr_scheduler.LambdaLR`."""
+    """Learning-rate multiplier: linear warm-up from 0 to 1 over ``warmup_steps``, then
+    a cosine decay to ``min_ratio`` at ``max_steps`` (and flat after). Use with
+    :class:`torch.optim.lr_scheduler.LambdaLR`."""
 
     warmup_steps: int
     max_steps: int
@@ -105,8 +108,8 @@ def configure_optimizer(
     betas: tuple[float, float] = (0.9, 0.95),
     fused: bool | None = None,
 ) -> torch.optim.AdamW:
-    """AdamW with weight decay on matrices only (not on biases, LayerNorm gains); ``fused`` uses the fused
-    CUDA kernel (default: when the parameters are on a GPU)."""
+    """AdamW with weight decay on matrices only (not on biases, LayerNorm gains);
+    ``fused`` uses the fused CUDA kernel (default: when the parameters are on a GPU)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not lr > 0:
@@ -127,9 +130,10 @@ def configure_optimizer(
     return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=fused)
 
 
-# --------------------------------------------------------------------------------------------- evaluation
+# --------------------------------------------------------------------------- evaluation
 def autocast(device: str, dtype: str | None):
-    """``torch.autocast`` for ``dtype`` ``"bf16"``/``"fp16"`` on ``device``'s type; a no-op context for ``None``."""
+    """``torch.autocast`` for ``dtype`` ``"bf16"``/``"fp16"`` on ``device``'s type; a
+    no-op context for ``None``."""
     if dtype is None:
         return nullcontext()
     return torch.autocast(
@@ -149,9 +153,10 @@ def evaluate(
     device: str | torch.device = "cpu",
     dtype: str | None = None,
 ) -> float:
-    """Mean next-token cross-entropy (nats/token) of ``model`` over ``data`` cut into consecutive,
-    non-overlapping windows of ``context_length`` (deterministic: no sampling). ``max_tokens`` evaluates only
-    the first that many tokens. The model must return ``(logits, loss)`` given ``(x, y)``."""
+    """Mean next-token cross-entropy (nats/token) of ``model`` over ``data`` cut into
+    consecutive, non-overlapping windows of ``context_length`` (deterministic: no
+    sampling). ``max_tokens`` evaluates only the first that many tokens. The model must
+    return ``(logits, loss)`` given ``(x, y)``."""
     if not isinstance(data, torch.Tensor) or data.ndim != 1:
         raise TypeError("data must be a 1-D tensor of token ids")
     if (
@@ -171,7 +176,8 @@ def evaluate(
     n_windows = (len(data) - 1) // context_length
     if n_windows < 1:
         raise ValueError(
-            f"data has {len(data)} tokens, fewer than context_length + 1 = {context_length + 1}"
+            f"data has {len(data)} tokens, fewer than context_length + 1 = "
+            f"{context_length + 1}"
         )
     inputs = data[: n_windows * context_length].view(n_windows, context_length)
     targets = data[1 : n_windows * context_length + 1].view(n_windows, context_length)
@@ -192,7 +198,7 @@ def evaluate(
     return total / (n_windows * context_length)
 
 
-# ---------------------------------------------------------------------------------------------- checkpoint
+# --------------------------------------------------------------------------- checkpoint
 def _rng_states(generator: torch.Generator | None) -> dict[str, Any]:
     return {
         "python": random.getstate(),
@@ -223,8 +229,9 @@ def save_checkpoint(
     generator: torch.Generator | None = None,
     **extra: Any,
 ) -> Path:
-    """Write model, optimizer, scheduler, step, every RNG state and ``extra`` items to ``path`` atomically:
-    into a temporary file in the same folder first, then :func:`os.replace` (a crash never leaves a torn file)."""
+    """Write model, optimizer, scheduler, step, every RNG state and ``extra`` items to
+    ``path`` atomically: into a temporary file in the same folder first, then
+    :func:`os.replace` (a crash never leaves a torn file)."""
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     path = Path(path)
@@ -260,7 +267,8 @@ def load_checkpoint(
     generator: torch.Generator | None = None,
     restore_rng: bool = True,
 ) -> dict[str, Any]:
-    """Restore what :func:`save_checkpoint` wrote into the given objects; return ``{"step": ..., **extra}``."""
+    """Restore what :func:`save_checkpoint` wrote into the given objects; return
+    ``{"step": ..., **extra}``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -275,11 +283,12 @@ def load_checkpoint(
     return {"step": state["step"], **state["extra"]}
 
 
-# ------------------------------------------------------------------------------------------------ training
+# ----------------------------------------------------------------------------- training
 @dataclass
 class TrainConfig:
-    """Settings of :func:`train`. ``dtype="bf16"`` trains under autocast; ``compile`` wraps the model in
-    :func:`torch.compile`; ``max_seconds`` stops early when the wall clock runs out (not reproducible)."""
+    """Settings of :func:`train`. ``dtype="bf16"`` trains under autocast; ``compile``
+    wraps the model in :func:`torch.compile`; ``max_seconds`` stops early when the wall
+    clock runs out (not reproducible)."""
 
     max_steps: int = 1000
     batch_size: int = 16
@@ -343,16 +352,19 @@ def train(
     callback: Callable[[int, dict], None] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    """Train ``model`` (returning ``(logits, loss)`` from ``(x, y)``) on random windows of ``train_data``.
+    """Train ``model`` (returning ``(logits, loss)`` from ``(x, y)``) on random windows
+    of ``train_data``.
 
-    Seeds PyTorch with ``config.seed`` and draws batches from a generator of its own, so a run is reproducible.
-    AdamW (:func:`configure_optimizer`) with :class:`WarmupCosine`, gradient clipping, evaluation on ``val_data``
-    every ``eval_interval`` steps and at the end, checkpoints every ``checkpoint_interval`` steps and at the
-    end. ``resume=True`` continues from ``config.checkpoint_path`` if it exists, reproducing the uninterrupted
-    run exactly (same batches, same dropout masks). ``callback(step, history)`` runs after each step.
-    Returns the history: ``step``/``train_loss``/``lr`` every ``log_interval`` steps, ``eval_step``/``val_loss``,
-    ``tokens``, ``seconds`` and ``tokens_per_s`` (of this call).
-    """
+    Seeds PyTorch with ``config.seed`` and draws batches from a generator of its own, so
+    a run is reproducible. AdamW (:func:`configure_optimizer`) with
+    :class:`WarmupCosine`, gradient clipping, evaluation on ``val_data`` every
+    ``eval_interval`` steps and at the end, checkpoints every ``checkpoint_interval``
+    steps and at the end. ``resume=True`` continues from ``config.checkpoint_path`` if
+    it exists, reproducing the uninterrupted run exactly (same batches, same dropout
+    masks). ``callback(step, history)`` runs after each step. Returns the history:
+    ``step``/``train_loss``/``lr`` every ``log_interval`` steps,
+    ``eval_step``/``val_loss``, ``tokens``, ``seconds`` and ``tokens_per_s`` (of this
+    call)."""
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     if not isinstance(model, nn.Module):
@@ -473,9 +485,10 @@ def train(
     return history
 
 
-# ---------------------------------------------------------------------------------------------- efficiency
+# --------------------------------------------------------------------------- efficiency
 def synchronize(device: str) -> None:
-    """Wait for queued GPU work, so that a wall-clock timing covers it (a no-op on the CPU)."""
+    """Wait for queued GPU work, so that a wall-clock timing covers it (a no-op on the
+    CPU)."""
     if device == "cuda":
         torch.cuda.synchronize()
 
@@ -488,8 +501,9 @@ def matmul_flops(
     repeats: int = 5,
     trials: int = 3,
 ) -> float:
-    """Achieved FLOP/s of an ``n`` x ``n`` by ``n`` x ``n`` matrix product, the best of ``trials`` timings of
-    ``repeats`` products: the measured peak that model FLOPs utilisation (MFU) is reported against."""
+    """Achieved FLOP/s of an ``n`` x ``n`` by ``n`` x ``n`` matrix product, the best of
+    ``trials`` timings of ``repeats`` products: the measured peak that model FLOPs
+    utilisation (MFU) is reported against."""
     for name, value in (("n", n), ("repeats", repeats), ("trials", trials)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")

@@ -1,12 +1,13 @@
-"""A decoder-only transformer language model, built from the attention formula up (chapter 5).
+"""A decoder-only transformer language model, built from the attention formula up
+(chapter 5).
 
-Everything the chapter derives lives here once: scaled dot-product attention, multi-head attention, the
-sinusoidal positional encoding, the pre-LayerNorm block and a GPT-style model with a config dataclass and
-generation. The layout follows nanoGPT's ``model.py`` (Karpathy, 2022) and the original papers
-(Vaswani et al., 2017; Radford et al., 2019). Shapes are written with named dimensions:
-``B`` batch, ``T`` time (query positions), ``S`` source (key positions), ``H`` heads, ``D`` model width,
-``K`` width of one head (``D // H``), ``V`` vocabulary.
-"""
+Everything the chapter derives lives here once: scaled dot-product attention, multi-head
+attention, the sinusoidal positional encoding, the pre-LayerNorm block and a GPT-style
+model with a config dataclass and generation. The layout follows nanoGPT's ``model.py``
+(Karpathy, 2022) and the original papers (Vaswani et al., 2017; Radford et al., 2019).
+Shapes are written with named dimensions: ``B`` batch, ``T`` time (query positions),
+``S`` source (key positions), ``H`` heads, ``D`` model width, ``K`` width of one head
+(``D // H``), ``V`` vocabulary."""
 
 from __future__ import annotations
 
@@ -33,14 +34,15 @@ __all__ = [
 ]
 
 
-# ---------------------------------------------------------------------------------------------- attention
+# ---------------------------------------------------------------------------- attention
 def causal_mask(
     num_queries: int, num_keys: int | None = None, device: Any = None
 ) -> torch.Tensor:
-    """Boolean ``(T, S)`` mask, ``True`` where query ``t`` may attend to key ``s`` (``s <= t``).
+    """Boolean ``(T, S)`` mask, ``True`` where query ``t`` may attend to key ``s``
+    (``s <= t``).
 
-    Aligned to the top left like :func:`torch.nn.functional.scaled_dot_product_attention` with ``is_causal``.
-    """
+    Aligned to the top left like
+    :func:`torch.nn.functional.scaled_dot_product_attention` with ``is_causal``."""
     num_keys = num_queries if num_keys is None else num_keys
     for name, value in (("num_queries", num_queries), ("num_keys", num_keys)):
         if isinstance(value, bool) or not isinstance(value, int):
@@ -63,12 +65,13 @@ def scaled_dot_product_attention(
 ):
     """softmax(Q Kᵀ / √d_k) V over the last two dimensions.
 
-    Shapes: ``query (..., T, K)``, ``key (..., S, K)``, ``value (..., S, Kv)`` → ``(..., T, Kv)``.
-    ``mask`` broadcasts to ``(..., T, S)``: boolean ``True`` = may attend (the convention of
-    :func:`torch.nn.functional.scaled_dot_product_attention`), or floating point = added to the scores.
-    ``is_causal`` additionally hides future keys. With ``return_weights`` the attention weights
-    ``(..., T, S)`` are returned as well. A query row whose keys are all masked has no defined output (NaN).
-    """
+    Shapes: ``query (..., T, K)``, ``key (..., S, K)``, ``value (..., S, Kv)`` →
+    ``(..., T, Kv)``. ``mask`` broadcasts to ``(..., T, S)``: boolean ``True`` = may
+    attend (the convention of :func:`torch.nn.functional.scaled_dot_product_attention`),
+    or floating point = added to the scores. ``is_causal`` additionally hides future
+    keys. With
+    ``return_weights`` the attention weights ``(..., T, S)`` are returned as well. A
+    query row whose keys are all masked has no defined output (NaN)."""
     for name, tensor in (("query", query), ("key", key), ("value", value)):
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(
@@ -81,12 +84,14 @@ def scaled_dot_product_attention(
             )
     if query.size(-1) != key.size(-1):
         raise ValueError(
-            f"query and key must have the same last dimension d_k, got {query.size(-1)} and "
+            "query and key must have the same last dimension d_k, got "
+            f"{query.size(-1)} and "
             f"{key.size(-1)}"
         )
     if key.size(-2) != value.size(-2):
         raise ValueError(
-            f"key and value must have the same number of positions, got {key.size(-2)} and "
+            "key and value must have the same number of positions, got "
+            f"{key.size(-2)} and "
             f"{value.size(-2)}"
         )
     if not 0.0 <= dropout_p < 1.0:
@@ -126,14 +131,15 @@ def scaled_dot_product_attention(
 
 
 class MultiHeadAttention(nn.Module):
-    """Multi-head self-attention: Concat(head_1, ..., head_h) Wᴼ with head_i = Attention(X W_iᵠ, X W_iᴷ, X W_iⱽ).
+    """Multi-head self-attention: Concat(head_1, ..., head_h) Wᴼ with head_i =
+    Attention(X W_iᵠ, X W_iᴷ, X W_iⱽ).
 
-    The three input projections are one ``Linear(D, 3D)`` (``qkv``, laid out like ``in_proj_weight`` of
-    :class:`torch.nn.MultiheadAttention`: queries, then keys, then values); ``out`` is Wᴼ.
-    ``impl="ours"`` uses :func:`scaled_dot_product_attention` above; ``impl="sdpa"`` uses PyTorch's fused kernel
-    (flash attention on a GPU). ``last_weights`` holds the ``(B, H, T, T)`` weights of the last call made with
-    ``keep_weights=True``.
-    """
+    The three input projections are one ``Linear(D, 3D)`` (``qkv``, laid out like
+    ``in_proj_weight`` of :class:`torch.nn.MultiheadAttention`: queries, then keys, then
+    values); ``out`` is Wᴼ. ``impl="ours"`` uses :func:`scaled_dot_product_attention`
+    above; ``impl="sdpa"`` uses PyTorch's fused kernel (flash attention on a GPU).
+    ``last_weights`` holds the ``(B, H, T, T)`` weights of the last call made with
+    ``keep_weights=True``."""
 
     def __init__(
         self,
@@ -177,12 +183,14 @@ class MultiHeadAttention(nn.Module):
         *,
         keep_weights: bool = False,
     ) -> torch.Tensor:
-        """``x (B, T, D)`` → ``(B, T, D)``; ``mask`` (boolean, ``True`` = attend) broadcasts to ``(B, H, T, T)``."""
+        """``x (B, T, D)`` → ``(B, T, D)``; ``mask`` (boolean, ``True`` = attend)
+        broadcasts to ``(B, H, T, T)``."""
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a torch.Tensor, got {type(x).__name__}")
         if x.ndim != 3 or x.size(-1) != self.d_model:
             raise ValueError(
-                f"x must have shape (batch, time, d_model={self.d_model}), got {tuple(x.shape)}"
+                f"x must have shape (batch, time, d_model={self.d_model}), "
+                f"got {tuple(x.shape)}"
             )
         check = ShapeChecker()
         check(x, "B T D")
@@ -220,13 +228,13 @@ class MultiHeadAttention(nn.Module):
         return check(self.resid_dropout(self.out(concat)), "B T D")
 
 
-# ------------------------------------------------------------------------------------------------ position
+# ----------------------------------------------------------------------------- position
 def sinusoidal_encoding(max_len: int, d_model: int) -> torch.Tensor:
-    """The fixed encoding of Vaswani et al. (2017) as a ``(max_len, d_model)`` float tensor.
+    """The fixed encoding of Vaswani et al. (2017) as a ``(max_len, d_model)`` float
+    tensor.
 
-    PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)); an odd ``d_model`` ends with a
-    sine column.
-    """
+    PE[pos, 2i] = sin(pos / 10000^(2i/d)), PE[pos, 2i+1] = cos(pos / 10000^(2i/d)); an
+    odd ``d_model`` ends with a sine column."""
     for name, value in (("max_len", max_len), ("d_model", d_model)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
@@ -242,7 +250,8 @@ def sinusoidal_encoding(max_len: int, d_model: int) -> torch.Tensor:
 
 
 class SinusoidalPositionalEncoding(nn.Module):
-    """Adds :func:`sinusoidal_encoding` to a ``(B, T, D)`` input (a buffer: nothing to learn)."""
+    """Adds :func:`sinusoidal_encoding` to a ``(B, T, D)`` input (a buffer: nothing to
+    learn)."""
 
     def __init__(self, max_len: int, d_model: int) -> None:
         super().__init__()
@@ -253,7 +262,8 @@ class SinusoidalPositionalEncoding(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 3 or x.size(-1) != self.pe.size(1):
             raise ValueError(
-                f"x must have shape (batch, time, {self.pe.size(1)}), got {tuple(x.shape)}"
+                f"x must have shape (batch, time, {self.pe.size(1)}), "
+                f"got {tuple(x.shape)}"
             )
         if x.size(1) > self.pe.size(0):
             raise ValueError(
@@ -262,9 +272,10 @@ class SinusoidalPositionalEncoding(nn.Module):
         return x + self.pe[: x.size(1)].to(x.dtype)
 
 
-# ------------------------------------------------------------------------------------------------- blocks
+# ------------------------------------------------------------------------------- blocks
 class MLP(nn.Module):
-    """Position-wise feed-forward network: Linear(D, 4D) → GELU → Linear(4D, D) → dropout."""
+    """Position-wise feed-forward network: Linear(D, 4D) → GELU → Linear(4D, D) →
+    dropout."""
 
     def __init__(
         self, d_model: int, d_ff: int, *, dropout: float = 0.0, bias: bool = True
@@ -280,7 +291,8 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-LayerNorm transformer block: x + Attn(LN(x)), then x + MLP(LN(x)) (Radford et al., 2019)."""
+    """Pre-LayerNorm transformer block: x + Attn(LN(x)), then x + MLP(LN(x))
+    (Radford et al., 2019)."""
 
     def __init__(
         self,
@@ -305,11 +317,12 @@ class Block(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
-# -------------------------------------------------------------------------------------------------- model
+# -------------------------------------------------------------------------------- model
 @dataclass
 class GPTConfig:
-    """Sizes of a GPT-style model. ``d_ff`` defaults to ``4 * d_model``; ``pos_encoding`` is ``"learned"``
-    (GPT-2) or ``"sinusoidal"`` (Vaswani et al.); ``attention`` is ``"ours"`` or ``"sdpa"`` (fused kernel)."""
+    """Sizes of a GPT-style model. ``d_ff`` defaults to ``4 * d_model``;
+    ``pos_encoding`` is ``"learned"`` (GPT-2) or ``"sinusoidal"`` (Vaswani et al.);
+    ``attention`` is ``"ours"`` or ``"sdpa"`` (fused kernel)."""
 
     vocab_size: int
     context_length: int = 64
@@ -337,9 +350,11 @@ class GPTConfig:
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
         if self.d_model % self.num_heads:
+            d = self.d_model
+            divisors = [h for h in range(1, d + 1) if d % h == 0][:8]
             raise ValueError(
-                f"d_model ({self.d_model}) must be divisible by num_heads ({self.num_heads}); "
-                f"try num_heads in {[h for h in range(1, self.d_model + 1) if self.d_model % h == 0][:8]}"
+                f"d_model ({d}) must be divisible by num_heads ({self.num_heads}); "
+                f"try num_heads in {divisors}"
             )
         if self.d_ff is None:
             self.d_ff = 4 * self.d_model
@@ -353,7 +368,8 @@ class GPTConfig:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
         if self.pos_encoding not in ("learned", "sinusoidal"):
             raise ValueError(
-                f"pos_encoding must be 'learned' or 'sinusoidal', got {self.pos_encoding!r}"
+                "pos_encoding must be 'learned' or 'sinusoidal', "
+                f"got {self.pos_encoding!r}"
             )
         if self.attention not in ("ours", "sdpa"):
             raise ValueError(
@@ -365,8 +381,9 @@ class GPTConfig:
 
 
 class GPT(nn.Module):
-    """A decoder-only transformer LM: token + position embeddings, ``num_layers`` blocks, final LayerNorm and a
-    linear head (tied to the token embedding by default), as in GPT-2 (Radford et al., 2019) and nanoGPT."""
+    """A decoder-only transformer LM: token + position embeddings, ``num_layers``
+    blocks, final LayerNorm and a linear head (tied to the token embedding by default),
+    as in GPT-2 (Radford et al., 2019) and nanoGPT."""
 
     def __init__(self, config: GPTConfig) -> None:
         super().__init__()
@@ -420,8 +437,9 @@ class GPT(nn.Module):
         *,
         keep_weights: bool = False,
     ):
-        """``idx (B, T)`` token ids → ``(logits (B, T, V), loss)``; ``loss`` is the mean cross-entropy against
-        ``targets (B, T)`` (positions with target ``-100`` are ignored) or ``None`` without targets."""
+        """``idx (B, T)`` token ids → ``(logits (B, T, V), loss)``; ``loss`` is the mean
+        cross-entropy against ``targets (B, T)`` (positions with target ``-100`` are
+        ignored) or ``None`` without targets."""
         if not isinstance(idx, torch.Tensor) or idx.dtype not in (
             torch.int64,
             torch.int32,
@@ -461,10 +479,11 @@ class GPT(nn.Module):
             )
         return logits, loss
 
-    # ------------------------------------------------------------------------------------------ analysis
+    # ------------------------------------------------------------------------- analysis
     def num_parameters(self, *, non_embedding: bool = False) -> int:
-        """Number of parameters (a tied head counted once); ``non_embedding`` leaves out the position and
-        token embeddings (the convention of Kaplan et al., 2020, which nanoGPT follows for the position table)."""
+        """Number of parameters (a tied head counted once); ``non_embedding`` leaves out
+        the position and token embeddings (the convention of Kaplan et al., 2020, which
+        nanoGPT follows for the position table)."""
         n = sum(p.numel() for p in self.parameters())
         if non_embedding:
             n -= self.tok_emb.weight.numel()
@@ -475,9 +494,9 @@ class GPT(nn.Module):
     def flops_per_token(
         self, *, training: bool = True, context_length: int | None = None
     ) -> float:
-        """Matmul FLOPs per token: 2N forward (N = non-embedding parameters plus the head) plus
-        attention's 2·2·L·T·D (QKᵀ and AV); training (forward + backward) is three times that
-        (Kaplan et al., 2020; Chowdhery et al., 2022, appendix B)."""
+        """Matmul FLOPs per token: 2N forward (N = non-embedding parameters plus the
+        head) plus attention's 2·2·L·T·D (QKᵀ and AV); training (forward + backward) is
+        three times that (Kaplan et al., 2020; Chowdhery et al., 2022, appendix B)."""
         c = self.config
         T = c.context_length if context_length is None else context_length
         n_matmul = (
@@ -488,7 +507,8 @@ class GPT(nn.Module):
 
     @torch.no_grad()
     def attention_maps(self, idx: torch.Tensor) -> torch.Tensor:
-        """Attention weights of every layer and head for ``idx (1, T)`` or ``(T,)``: a ``(L, H, T, T)`` tensor."""
+        """Attention weights of every layer and head for ``idx (1, T)`` or ``(T,)``: a
+        ``(L, H, T, T)`` tensor."""
         if isinstance(idx, torch.Tensor) and idx.ndim == 1:
             idx = idx.unsqueeze(0)
         if not isinstance(idx, torch.Tensor) or idx.ndim != 2 or idx.size(0) != 1:
@@ -503,7 +523,7 @@ class GPT(nn.Module):
             self.train(was_training)
         return torch.stack([block.attn.last_weights[0] for block in self.blocks])
 
-    # ---------------------------------------------------------------------------------------- generation
+    # ----------------------------------------------------------------------- generation
     @torch.no_grad()
     def generate(
         self,
@@ -514,8 +534,9 @@ class GPT(nn.Module):
         top_k: int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Extend ``idx (B, T)`` by ``max_new_tokens`` sampled tokens (the context cropped to the last
-        ``context_length``). ``temperature=0`` picks the most likely token (greedy)."""
+        """Extend ``idx (B, T)`` by ``max_new_tokens`` sampled tokens (the context
+        cropped to the last ``context_length``). ``temperature=0`` picks the most likely
+        token (greedy)."""
         if not isinstance(idx, torch.Tensor) or idx.ndim != 2:
             raise ValueError("idx must be a (batch, time) tensor of token ids")
         if (
