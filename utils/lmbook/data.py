@@ -426,7 +426,7 @@ if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
 
 
-# ---------------------------------------------------------- labelled text for fine-tuning
+# ------------------------------------------------- labelled text for fine-tuning
 LABELLED_SPLITS = ("train", "validation", "test", "all")
 LABELLED_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
 LABELLED_SEED = 7
