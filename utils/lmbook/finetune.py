@@ -1,10 +1,10 @@
-"""Fine-tuning a pretrained decoder (chapter 7): LoRA from scratch, answer-only loss masks for
-chat-formatted examples, a classification head on the last token, and a training entry point that
-runs the same way in one process, under ``torchrun`` or under ``accelerate launch`` (DDP).
+"""Fine-tuning a pretrained decoder (chapter 7): LoRA from scratch, answer-only loss
+masks for chat-formatted examples, a classification head on the last token, and a
+training entry point that runs alone, under ``torchrun`` or ``accelerate launch`` (DDP).
 
 The optimizer, schedule and checkpoints come from :mod:`lmbook.train`.
 
-Run ``python -m lmbook.finetune --help`` for the entry point; for example, on two CPU processes::
+``python -m lmbook.finetune --help`` lists its options; on two CPU processes::
 
     torchrun --standalone --nproc_per_node 2 -m lmbook.finetune --model tiny --steps 4
     accelerate launch --cpu --num_processes 2 -m lmbook.finetune --model tiny --steps 4
@@ -68,8 +68,8 @@ def _check_linear(base: Any) -> None:
 class LoRALinear(nn.Module):
     """A frozen linear layer plus a trainable low-rank update (Hu et al., 2021).
 
-    ``y = x W^T + b + (alpha / r) * x A^T B^T`` with ``A (r, in)`` random and ``B (out, r)``
-    zero at the start, so the wrapped layer first computes exactly what ``base`` computed.
+    ``y = x W^T + b + (alpha / r) x A^T B^T`` with ``A (r, in)`` random and
+    ``B (out, r)`` zero at the start, so the layer first computes what ``base`` did.
     """
 
     def __init__(self, base: nn.Linear, r: int = 8, alpha: float = 16.0):
@@ -160,7 +160,7 @@ def unmerge_lora(model: nn.Module) -> int:
 
 
 def count_parameters(model: nn.Module) -> dict[str, int]:
-    """``{"total": ..., "trainable": ...}`` over distinct parameters (tied ones once)."""
+    """``{"total": ..., "trainable": ...}`` over distinct parameters (tied: once)."""
     params = {id(p): p for p in model.parameters()}.values()
     return {
         "total": sum(p.numel() for p in params),
@@ -168,10 +168,10 @@ def count_parameters(model: nn.Module) -> dict[str, int]:
     }
 
 
-# -------------------------------------------------------------- chat data and loss masks
+# ------------------------------------------------------------ chat data and loss masks
 def answer_only_labels(input_ids: list[int], prompt_length: int) -> list[int]:
     """Labels for next-token training that count only the answer: the first
-    ``prompt_length`` positions become ``IGNORE_INDEX`` (-100), the rest copy ``input_ids``."""
+    ``prompt_length`` positions become ``IGNORE_INDEX`` (-100), the rest copy ids."""
     _check_ids(input_ids)
     if isinstance(prompt_length, bool) or not isinstance(prompt_length, int):
         raise TypeError(f"prompt_length must be an int, got {prompt_length!r}")
@@ -195,8 +195,8 @@ def _check_ids(input_ids: Any) -> None:
 def chat_example(
     tokenizer: Any, prompt: str, answer: str, system: str | None = None
 ) -> tuple[list[int], list[int]]:
-    """``(input_ids, labels)`` of one chat turn rendered with the tokenizer's chat template;
-    the labels keep only the answer (and the end-of-turn token after it)."""
+    """``(input_ids, labels)`` of one chat turn rendered with the tokenizer's chat
+    template; the labels keep only the answer (and the end-of-turn token after it)."""
     if not isinstance(prompt, str) or not isinstance(answer, str) or not answer:
         raise ValueError("prompt must be a string and answer a non-empty string")
     messages = [{"role": "system", "content": system}] if system else []
@@ -254,7 +254,7 @@ def lm_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 # ------------------------------------------------------------------ classification head
 class ClassifierOnLastToken(nn.Module):
     """A decoder backbone and a linear head on the hidden state of each sequence's last
-    real token (the only position that has read the whole text). Returns logits ``(B, C)``.
+    real token (the only position that has read the whole text): logits ``(B, C)``.
 
     ``init`` (``(C, d_model)``) starts the head from given rows, e.g. the language-model
     head's rows for the label words, so that training starts from the zero-shot prompt.
@@ -296,9 +296,9 @@ class ClassifierOnLastToken(nn.Module):
 
 def top_backbone(model: nn.Module, k: int) -> nn.Module:
     """A Llama backbone made of the LAST ``k`` decoder blocks of ``model`` (shared, not
-    copied) and its final norm. Fed ``inputs_embeds = hidden_states[L - k]`` of the full
-    model, it returns the full model's last hidden state: the frozen lower blocks then run
-    once per example instead of once per step (the book's CPU shortcut)."""
+    copied) and its final norm. Fed ``inputs_embeds = hidden_states[L - k]`` of the
+    full model, it returns the full model's last hidden state: the frozen lower blocks
+    then run once per example instead of once per step (the book's CPU shortcut)."""
     from transformers import LlamaConfig, LlamaModel
 
     layers = model.model.layers
@@ -349,9 +349,9 @@ def memory_estimate(
     act_bytes: int = 4,
     checkpointing: bool = False,
 ) -> dict[str, float]:
-    """Predicted training memory in GiB: weights, gradients (trainable only), AdamW's two
-    moments (fp32, trainable only) and activations, ~``34 d_model`` values per token per
-    block (Korthikanti et al., 2022), or one ``d_model`` per block with checkpointing."""
+    """Predicted training memory in GiB: weights, gradients (trainable only), AdamW's
+    two moments (fp32, trainable only) and activations, ~``34 d_model`` values per token
+    per block (Korthikanti et al., 2022), one ``d_model`` if checkpointed."""
     for name, value in (("n_params", n_params), ("tokens", tokens)):
         _check_positive_int(name, value)
     if not 0 <= n_trainable <= n_params:
@@ -387,14 +387,14 @@ def tiny_llama(vocab_size: int = 260, seed: int = 0) -> nn.Module:
 
 
 def byte_ids(text: str, max_len: int = 64) -> list[int]:
-    """The tiny model's "tokenizer": UTF-8 bytes (ids 0-255), truncated to ``max_len``."""
+    """The tiny model's "tokenizer": UTF-8 bytes (ids 0-255), at most ``max_len``."""
     return list(text.encode("utf-8")[:max_len]) or [0]
 
 
 def load_smollm2(weights: str | os.PathLike | None = None):
-    """SmolLM2-135M-Instruct and its tokenizer: from the book's GGUF file by default, or
-    from a folder written by ``benchmarks/finetune_gpu.py --export-weights`` (safetensors
-    and tokenizer files; needs no ``gguf`` package)."""
+    """SmolLM2-135M-Instruct and its tokenizer: from the book's GGUF file by default,
+    or from a folder written by ``benchmarks/finetune_gpu.py --export-weights``
+    (safetensors and tokenizer files; needs no ``gguf`` package)."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if weights is None:
@@ -489,8 +489,8 @@ def _batch(examples, indices, pad_id, device):
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     """Train; the global batch of step s is drawn from (seed, s) alone, and each of the
-    ``world`` processes takes every world-th example of it, so 1 process and N processes
-    see the same global batches and (DDP averaging the gradients) take the same steps."""
+    ``world`` processes takes every world-th example of it, so 1 and N processes see
+    the same global batches and (DDP averaging the gradients) take the same steps."""
     args = _parser().parse_args(argv)
     rank, world = _distributed()
     _check_args(args, world)
