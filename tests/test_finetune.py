@@ -261,3 +261,16 @@ def test_resume_in_process_equals_uninterrupted(tmp_path):
     a = torch.load(tmp_path / "a.pt", weights_only=False)["model"]
     b = torch.load(ckpt, weights_only=False)["model"]
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_fit_classifier_and_predict_learn_a_separable_task(tiny):
+    torch.manual_seed(0)
+    clf = ft.ClassifierOnLastToken(ft.top_backbone(tiny, 1), 32, 2)
+    inputs = [torch.randn(4, 32) + (3 if i % 2 else -3) for i in range(32)]
+    labels = [i % 2 for i in range(32)]
+    losses = ft.fit_classifier(clf, inputs, labels, epochs=5, batch_size=8, lr=1e-2)
+    assert len(losses) == 20 and losses[-1] < losses[0]
+    assert (ft.predict(clf, inputs) == np.array(labels)).mean() >= 0.9
+    with pytest.raises(ValueError, match="labels"):
+        ft.fit_classifier(clf, inputs, labels[:3])
+    assert ft.remove_lora(tiny) == 0

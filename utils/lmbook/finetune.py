@@ -33,6 +33,7 @@ __all__ = [
     "add_lora",
     "merge_lora",
     "unmerge_lora",
+    "remove_lora",
     "count_parameters",
     "answer_only_labels",
     "chat_example",
@@ -40,6 +41,8 @@ __all__ = [
     "ClassifierOnLastToken",
     "top_backbone",
     "lm_loss",
+    "fit_classifier",
+    "predict",
     "classification_metrics",
     "memory_estimate",
     "tiny_llama",
@@ -157,6 +160,16 @@ def unmerge_lora(model: nn.Module) -> int:
     for layer in layers:
         layer.unmerge()
     return len(layers)
+
+
+def remove_lora(model: nn.Module) -> int:
+    """Put the base layers back (updates dropped, not merged); returns how many."""
+    names = [n for n, m in model.named_modules() if isinstance(m, LoRALinear)]
+    for name in names:
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, getattr(parent, child).base)
+    return len(names)
 
 
 def count_parameters(model: nn.Module) -> dict[str, int]:
@@ -306,13 +319,72 @@ def top_backbone(model: nn.Module, k: int) -> nn.Module:
     if k > len(layers):
         raise ValueError(f"k must be at most the number of blocks, {len(layers)}")
     config = LlamaConfig(**{**model.config.to_dict(), "num_hidden_layers": k})
-    config.vocab_size = 1  # the embedding is never used: inputs come as embeddings
     config.use_cache = False  # the blocks keep their layer index: no KV cache here
-    top = LlamaModel(config)
+    with torch.device("meta"):  # allocate nothing: every part is replaced below
+        top = LlamaModel(config)
+    top.embed_tokens = None  # inputs always come as embeddings
     top.layers = nn.ModuleList(layers[-k:])
     top.norm = model.model.norm
     top.rotary_emb = model.model.rotary_emb
-    return top.to(next(model.parameters()).dtype)
+    return top
+
+
+def _collate(items: list[torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Right-pad 1-D id tensors (to ``input_ids``) or ``(T, d)`` hidden states (to
+    ``inputs_embeds``); also return the lengths."""
+    lengths = torch.tensor([len(x) for x in items])
+    padded = nn.utils.rnn.pad_sequence(items, batch_first=True)
+    key = "input_ids" if items[0].dtype == torch.long else "inputs_embeds"
+    return {key: padded}, lengths
+
+
+def _check_examples(inputs: list, labels: Any) -> None:
+    if not isinstance(inputs, list) or not inputs:
+        raise ValueError("inputs must be a non-empty list of tensors")
+    if labels is not None and len(labels) != len(inputs):
+        raise ValueError(f"{len(inputs)} inputs but {len(labels)} labels")
+
+
+def fit_classifier(
+    model: nn.Module,
+    inputs: list[torch.Tensor],
+    labels: list[int],
+    *,
+    epochs: int = 1,
+    batch_size: int = 16,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> list[float]:
+    """Train ``model`` (a :class:`ClassifierOnLastToken`) with cross-entropy and AdamW
+    on the parameters that require gradients; returns the loss of every step."""
+    _check_examples(inputs, labels)
+    optimizer = lt.configure_optimizer(model, lr=lr, weight_decay=0.0)
+    g, y_all, losses = torch.Generator().manual_seed(seed), torch.tensor(labels), []
+    model.train()
+    for _ in range(epochs):
+        for idx in torch.randperm(len(inputs), generator=g).split(batch_size):
+            batch, lengths = _collate([inputs[i] for i in idx])
+            loss = F.cross_entropy(model(**batch, lengths=lengths), y_all[idx])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+    model.eval()
+    return losses
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module, inputs: list[torch.Tensor], batch_size: int = 32
+) -> np.ndarray:
+    """Predicted class of every input (argmax of the classifier's logits)."""
+    _check_examples(inputs, None)
+    model.eval()
+    out = []
+    for i in range(0, len(inputs), batch_size):
+        batch, lengths = _collate(inputs[i : i + batch_size])
+        out.append(model(**batch, lengths=lengths).argmax(-1))
+    return torch.cat(out).numpy()
 
 
 # ------------------------------------------------------------------------------ metrics
@@ -409,7 +481,7 @@ def load_smollm2(weights: str | os.PathLike | None = None):
             raise FileNotFoundError(f"no exported model (config.json) in {folder}")
     tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
-    return model.float().eval(), tokenizer
+    return model.eval(), tokenizer
 
 
 # ------------------------------------------------------------------------ entry point
