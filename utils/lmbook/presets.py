@@ -321,6 +321,60 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             },
         },
     },
+    # chapter 7: classification fine-tuning of SmolLM2 (SMS spam, Rotten Tomatoes).
+    # cpu: class-balanced subsets, only the top blocks trained (lower ones cached);
+    # gpu: whole splits, every block, bf16 autocast + torch.compile + fused AdamW.
+    "ch07-classify": {
+        "cpu": {
+            "train_per_class": 40,
+            "test_per_class": 40,
+            "max_len": 32,
+            "top_layers": 2,
+            "lora_rank": 8,
+            "epochs": 3,
+            "batch_size": 16,
+            "lr": {"head": 1e-2, "lora": 2e-3, "full": 2e-4},
+        },
+        "gpu": {
+            "train_per_class": None,
+            "test_per_class": None,
+            "max_len": 96,
+            "top_layers": 30,
+            "lora_rank": 8,
+            "epochs": 2,
+            "batch_size": 32,
+            "lr": {"head": 1e-3, "lora": 5e-4, "full": 2e-5},
+            "dtype": "bf16",
+            "compile": True,
+            "fused": True,
+        },
+        "smoke": {
+            "train_per_class": 4,
+            "test_per_class": 4,
+            "max_len": 16,
+            "top_layers": 1,
+            "lora_rank": 2,
+            "epochs": 1,
+            "batch_size": 4,
+            "lr": {"head": 1e-2, "lora": 2e-3, "full": 2e-4},
+        },
+    },
+    # chapter 7: continued pre-training on Shakespeare and instruction tuning (cpu only;
+    # the gpu benchmark covers classification)
+    "ch07-adapt": {
+        "cpu": {
+            "context_length": 64,
+            "train_windows": 24,
+            "val_windows": 12,
+            "top_layers": 2,
+            "lora_rank": 8,
+            "epochs": 2,
+            "batch_size": 4,
+            "lr": 2e-3,
+            "instructions_train": 96,
+            "instructions_test": 24,
+        },
+    },
 }
 
 
