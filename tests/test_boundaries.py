@@ -21,6 +21,7 @@ NEUTRAL = [
     "hmm",
     "presets",
     "labs",
+    "tasks",
 ]
 FRAMEWORKS = ("torch", "tensorflow", "keras")
 
