@@ -42,6 +42,8 @@ def test_django_pairs_and_baselines():
     assert out.startswith(d["Enter"])
     assert tasks.copy_baseline(["x"]) == ["x"]
     assert tasks.tokenize("Hi %(name)s, ok?") == ["Hi", "%(name)s", ",", "ok", "?"]
+    text = "Saisissez l’adresse (valide), svp."
+    assert tasks.detokenize(tasks.tokenize(text)) == text
 
 
 def test_parse_po():

@@ -147,7 +147,8 @@ class Seq2Seq(keras.Model):
 
     With ``attention`` ("bahdanau", "luong", "luong-general") each decoder state
     ``h_t`` attends over the encoder outputs and the output layer reads
-    ``tanh(W_c [c_t; h_t])`` (Luong et al., 2015). ``call((src (B, S), tgt_in (B, T)))``
+    ``tanh(W_c [c_t; h_t])`` (Luong et al., 2015). ``bidirectional=True`` reads the
+    source both ways (Bahdanau et al., 2015), ``units // 2`` cells each way. ``call((src (B, S), tgt_in (B, T)))``
     returns logits ``(B, T, V_tgt)``.
     """
 
@@ -158,6 +159,7 @@ class Seq2Seq(keras.Model):
         embed_dim: int = 32,
         units: int = 64,
         attention: str | None = None,
+        bidirectional: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -168,11 +170,16 @@ class Seq2Seq(keras.Model):
             embed_dim=embed_dim,
             units=units,
             attention=attention,
+            bidirectional=bidirectional,
         )
         self.src_embed = keras.layers.Embedding(src_vocab_size, embed_dim)
         self.tgt_embed = keras.layers.Embedding(tgt_vocab_size, embed_dim)
         lstm = dict(return_sequences=True, return_state=True)
-        self.encoder = keras.layers.LSTM(units, name="encoder", **lstm)
+        if bidirectional:  # forward and backward halves, concatenated
+            half = keras.layers.LSTM(units // 2, **lstm)
+            self.encoder = keras.layers.Bidirectional(half, name="encoder")
+        else:
+            self.encoder = keras.layers.LSTM(units, name="encoder", **lstm)
         self.decoder = keras.layers.LSTM(units, name="decoder", **lstm)
         self.attention = {
             None: None,
@@ -187,8 +194,10 @@ class Seq2Seq(keras.Model):
     def encode(self, src):
         """``src (B, S)`` -> outputs ``(B, S, units)``, ``[h, c]``, mask ``(B, S)``."""
         mask = ops.not_equal(src, 0)
-        outputs, h, c = self.encoder(self.src_embed(src), mask=mask)
-        return outputs, [h, c], mask
+        outputs, *states = self.encoder(self.src_embed(src), mask=mask)
+        if len(states) == 4:  # bidirectional: [h_fwd, c_fwd, h_bwd, c_bwd]
+            states = [ops.concatenate(states[0::2], -1), ops.concatenate(states[1::2], -1)]
+        return outputs, states, mask
 
     def decode(self, tgt_in, states, enc_out, src_mask):
         """Teacher-forced (or one-step) decoding: logits ``(B, T, V)``, new states,

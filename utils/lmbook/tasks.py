@@ -25,6 +25,7 @@ __all__ = [
     "date_pairs",
     "number_pairs",
     "tokenize",
+    "detokenize",
     "split_pairs",
     "copy_baseline",
     "word_dictionary",
@@ -145,6 +146,16 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
+def detokenize(tokens) -> str:
+    """Undo :func:`tokenize` well enough for BLEU: spaces between tokens, none around
+    apostrophes or before ``. , ) :`` marks written without a space."""
+    if isinstance(tokens, str):
+        raise TypeError("tokens must be a sequence of strings, not one string")
+    text = " ".join(tokens)
+    text = re.sub(r" ?([’']) ?", r"\1", text)
+    return re.sub(r" ([.,)])", r"\1", text).replace("( ", "(")
+
+
 def split_pairs(pairs, test_fraction: float = 0.15, seed: int = 0):
     """Shuffle ``pairs`` with ``seed`` and split them into ``(train, test)``."""
     _check_seed(seed)
@@ -186,4 +197,4 @@ def word_dictionary(pairs) -> dict[str, str]:
 
 def dictionary_baseline(sources: list[str], dictionary: dict[str, str]) -> list[str]:
     """Translate word by word (unknown words are copied); tokens joined by spaces."""
-    return [" ".join(dictionary.get(t, t) for t in tokenize(s)) for s in sources]
+    return [detokenize([dictionary.get(t, t) for t in tokenize(s)]) for s in sources]
