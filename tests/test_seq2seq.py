@@ -235,3 +235,28 @@ def test_bad_input_raises_clear_errors():
         s2s.greedy_decode(None, np.ones((2, 3), "int32"), 1, 2, 0)
     with pytest.raises(ValueError, match="shorter"):
         s2s.pad_sequences([[1, 2, 3]], length=2)
+
+
+def test_gpu_script_smoke_run_writes_the_json(tmp_path):
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    out = tmp_path / "seq2seq.json"
+    env = {**os.environ, "KERAS_BACKEND": "torch"}
+    script = root / "benchmarks" / "seq2seq_gpu.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["smoke"] is True and result["backend"] == "torch"
+    for task in ("dates", "translation"):
+        part = result[task]
+        assert part["preset"]["profile"] == "smoke"
+        assert 0 <= part["exact_match"] <= 1 and 0 <= part["chrf"] <= 100
+        assert part["bleu_signature"].startswith("nrefs:1")
+    assert {"device", "versions", "date", "command"} <= set(result)
