@@ -49,7 +49,7 @@ def _fit(model, arrays, p):
 
 
 def run_task(name, train, test, src_split, tgt_split, sep, preset, bidirectional):
-    """Train a Bahdanau-attention model on ``train``; score greedy outputs on ``test``."""
+    """Train a Bahdanau model on ``train``; score greedy outputs on ``test``."""
     keras.utils.set_random_seed(0)
     src_vocab = Vocab.from_sentences(
         [src_split(s) for s, _ in train], pad="<pad>", unk="<unk>"
