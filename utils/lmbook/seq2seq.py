@@ -196,7 +196,10 @@ class Seq2Seq(keras.Model):
         mask = ops.not_equal(src, 0)
         outputs, *states = self.encoder(self.src_embed(src), mask=mask)
         if len(states) == 4:  # bidirectional: [h_fwd, c_fwd, h_bwd, c_bwd]
-            states = [ops.concatenate(states[0::2], -1), ops.concatenate(states[1::2], -1)]
+            states = [
+                ops.concatenate(states[0::2], -1),
+                ops.concatenate(states[1::2], -1),
+            ]
         return outputs, states, mask
 
     def decode(self, tgt_in, states, enc_out, src_mask):
