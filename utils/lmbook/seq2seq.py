@@ -148,8 +148,8 @@ class Seq2Seq(keras.Model):
     With ``attention`` ("bahdanau", "luong", "luong-general") each decoder state
     ``h_t`` attends over the encoder outputs and the output layer reads
     ``tanh(W_c [c_t; h_t])`` (Luong et al., 2015). ``bidirectional=True`` reads the
-    source both ways (Bahdanau et al., 2015), ``units // 2`` cells each way. ``call((src (B, S), tgt_in (B, T)))``
-    returns logits ``(B, T, V_tgt)``.
+    source both ways (Bahdanau et al., 2015), ``units // 2`` cells each way.
+    ``call((src (B, S), tgt_in (B, T)))`` returns logits ``(B, T, V_tgt)``.
     """
 
     def __init__(
