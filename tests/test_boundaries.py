@@ -24,6 +24,7 @@ NEUTRAL = [
     "tokenizer",
     "labs",
     "autograd",
+    "tasks",
 ]
 FRAMEWORKS = ("torch", "tensorflow", "keras")
 

@@ -48,6 +48,9 @@ __all__ = [
     "load_sms_spam",
     "load_rotten_tomatoes",
     "class_balance",
+    "parse_po",
+    "django_languages",
+    "load_django_translations",
 ]
 
 INSTALL_COMMAND = "python -m lmbook.data install"
@@ -446,10 +449,6 @@ def _main(argv: list[str]) -> int:
     return 2
 
 
-if __name__ == "__main__":
-    raise SystemExit(_main(sys.argv[1:]))
-
-
 # ------------------------------------------------- labelled text for fine-tuning
 LABELLED_SPLITS = ("train", "validation", "test", "all")
 LABELLED_FRACTIONS = {"train": 0.7, "validation": 0.1, "test": 0.2}
@@ -544,3 +543,97 @@ def class_balance(pairs: list[tuple[str, int]]) -> dict[int, int]:
             raise ValueError(f"each item must be a (text, label) pair, got {item!r}")
         counts[item[1]] = counts.get(item[1], 0) + 1
     return dict(sorted(counts.items()))
+
+
+# ------------------------------------------------------------------------------ Django
+# Chapter 4's human translations: Django's message catalogues (BSD-3-Clause).
+_PO_KEYWORDS = ("msgctxt", "msgid_plural", "msgid", "msgstr")
+
+
+def _po_unquote(text: str) -> str:
+    """The string inside one quoted .po line, with C escapes resolved."""
+    text = text.strip()
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        raise ValueError(f"malformed .po string: {text!r}")
+    escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "r": "\r"}
+    return re.sub(r"\\(.)", lambda m: escapes.get(m[1], m[1]), text[1:-1])
+
+
+def parse_po(text: str) -> list[tuple[str, str]]:
+    """The ``(msgid, msgstr)`` pairs of a gettext catalogue, in file order.
+
+    Skips the header, untranslated and fuzzy entries; a plural entry gives its singular
+    ``msgid`` with ``msgstr[0]``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    pairs: list[tuple[str, str]] = []
+    entry: dict[str, str] = {}
+    fuzzy = False
+    key = None
+
+    def flush() -> None:
+        nonlocal entry, fuzzy, key
+        msgid, msgstr = entry.get("msgid", ""), entry.get("msgstr", "")
+        if msgid and msgstr and not fuzzy:
+            pairs.append((msgid, msgstr))
+        entry, fuzzy, key = {}, False, None
+
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            flush()
+        elif line.startswith("#"):
+            if line.startswith("#,") and "fuzzy" in line:
+                fuzzy = True
+        elif line.startswith('"'):
+            if key is not None:
+                entry[key] += _po_unquote(line)
+        else:
+            word, _, rest = line.partition(" ")
+            if word.startswith("msgstr["):
+                key = "msgstr" if word == "msgstr[0]" else "_other"
+            elif word in _PO_KEYWORDS:
+                if word == "msgctxt" and "msgid" in entry:
+                    flush()
+                key = word
+            else:
+                raise ValueError(f"malformed .po line: {line[:60]!r}")
+            entry[key] = _po_unquote(rest)
+    flush()
+    return pairs
+
+
+def django_languages() -> list[str]:
+    """Locale codes of Django's main catalogue (``conf/locale``), sorted."""
+    root = _package_dir("django") / "conf" / "locale"
+    return sorted(p.parent.parent.name for p in root.glob("*/LC_MESSAGES/django.po"))
+
+
+def load_django_translations(language: str = "fr") -> list[tuple[str, str]]:
+    """English → ``language`` pairs from every ``django.po`` that Django ships.
+
+    Human translations by Django's translators (BSD-3-Clause), read from the ``django``
+    data package; order is fixed (catalogue path, then file order) and duplicates
+    of an English string keep their first translation.
+    """
+    if not isinstance(language, str):
+        raise TypeError(f"language must be a str, got {type(language).__name__}")
+    root = _package_dir("django")
+    if language not in django_languages():
+        raise ValueError(
+            f"Django has no catalogue for {language!r}; e.g. {django_languages()[:8]}"
+        )
+    files = sorted(
+        root.glob(f"**/locale/{language}/LC_MESSAGES/django.po"),
+        key=lambda p: p.relative_to(root).as_posix(),
+    )
+    seen: dict[str, str] = {}
+    for path in files:
+        for msgid, msgstr in parse_po(path.read_text(encoding="utf-8")):
+            seen.setdefault(msgid, msgstr)
+    return list(seen.items())
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main(sys.argv[1:]))

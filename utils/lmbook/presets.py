@@ -375,6 +375,97 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "instructions_test": 24,
         },
     },
+    # chapter 4: dates in many formats and languages -> ISO (Keras LSTM seq2seq)
+    "ch04-dates": {
+        "cpu": {
+            "model": {"embed_dim": 32, "units": 64},
+            "train": {
+                "n_train": 6000,
+                "n_test": 1000,
+                "epochs": 6,
+                "batch_size": 64,
+                "lr": 3e-3,
+            },
+        },
+        "gpu": {
+            "model": {"embed_dim": 64, "units": 256},
+            "train": {
+                "n_train": 50000,
+                "n_test": 5000,
+                "epochs": 10,
+                "batch_size": 128,
+                "lr": 2e-3,
+            },
+        },
+        "smoke": {
+            "model": {"embed_dim": 8, "units": 16},
+            "train": {
+                "n_train": 64,
+                "n_test": 16,
+                "epochs": 1,
+                "batch_size": 32,
+                "lr": 3e-3,
+            },
+        },
+    },
+    # chapter 4: numbers -> English words (the bottleneck experiment)
+    "ch04-numbers": {
+        "cpu": {
+            "model": {"embed_dim": 32, "units": 64},
+            "train": {
+                "n_train": 6000,
+                "n_test": 700,
+                "epochs": 16,
+                "batch_size": 64,
+                "lr": 3e-3,
+                "max_digits": 6,
+            },
+        },
+        "smoke": {
+            "model": {"embed_dim": 8, "units": 16},
+            "train": {
+                "n_train": 64,
+                "n_test": 16,
+                "epochs": 1,
+                "batch_size": 32,
+                "lr": 3e-3,
+                "max_digits": 3,
+            },
+        },
+    },
+    # chapter 4: English -> French on Django's human translations
+    "ch04-translation": {
+        "cpu": {
+            "model": {"embed_dim": 64, "units": 128},
+            "train": {
+                "max_tokens": 12,
+                "epochs": 30,
+                "batch_size": 32,
+                "lr": 3e-3,
+                "language": "fr",
+            },
+        },
+        "gpu": {
+            "model": {"embed_dim": 256, "units": 512},
+            "train": {
+                "max_tokens": 40,
+                "epochs": 60,
+                "batch_size": 64,
+                "lr": 1e-3,
+                "language": "fr",
+            },
+        },
+        "smoke": {
+            "model": {"embed_dim": 8, "units": 16},
+            "train": {
+                "max_tokens": 8,
+                "epochs": 1,
+                "batch_size": 16,
+                "lr": 3e-3,
+                "language": "fr",
+            },
+        },
+    },
 }
 
 

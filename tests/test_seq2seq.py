@@ -1,0 +1,262 @@
+"""lmbook.seq2seq: attention layers and masks, decoding, metrics."""
+
+import itertools
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from lmbook import seq2seq as s2s
+
+keras.utils.set_random_seed(0)
+
+
+def _inputs(batch=3, t=4, s=6, d=8, seed=0):
+    rng = np.random.default_rng(seed)
+    query = rng.normal(size=(batch, t, d)).astype("float32")
+    value = rng.normal(size=(batch, s, d)).astype("float32")
+    lengths = np.array([s, 3, 1])[:batch]
+    mask = np.arange(s)[None, :] < lengths[:, None]
+    return query, value, mask
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        s2s.BahdanauAttention(5),
+        s2s.LuongAttention("dot"),
+        s2s.LuongAttention("general"),
+    ],
+)
+def test_weights_sum_to_one_and_ignore_padding(layer):
+    query, value, mask = _inputs()
+    context, weights = layer(query, value, mask=mask)
+    weights = keras.ops.convert_to_numpy(weights)
+    assert weights.shape == (3, 4, 6)
+    np.testing.assert_allclose(weights.sum(-1), 1.0, rtol=1e-5)
+    assert np.all(weights[~np.broadcast_to(mask[:, None], weights.shape)] == 0)
+    # changing what sits under the padding changes nothing
+    noisy = value.copy()
+    noisy[~mask] = 99.0
+    context2, weights2 = layer(query, noisy, mask=mask)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(context2), context, atol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(weights2), weights, atol=1e-6)
+
+
+def test_bahdanau_has_learned_projections():
+    layer = s2s.BahdanauAttention(5)
+    layer(*_inputs()[:2])
+    shapes = sorted(tuple(w.shape) for w in layer.trainable_weights)
+    assert shapes == [(5, 1), (8, 5), (8, 5)]
+
+
+def test_luong_dot_equals_keras_attention():
+    query, value, mask = _inputs()
+    ours, our_w = s2s.LuongAttention("dot")(query, value, mask=mask)
+    ref, ref_w = keras.layers.Attention()(
+        [query, value], mask=[None, mask], return_attention_scores=True
+    )
+    np.testing.assert_allclose(ours, keras.ops.convert_to_numpy(ref), atol=1e-5)
+    np.testing.assert_allclose(our_w, keras.ops.convert_to_numpy(ref_w), atol=1e-6)
+
+
+_BACKEND_SCRIPT = """
+import json, sys
+import keras, numpy as np
+from lmbook import seq2seq as s2s
+rng = np.random.default_rng(0)
+q = rng.normal(size=(2, 3, 4)).astype("float32")
+v = rng.normal(size=(2, 5, 4)).astype("float32")
+mask = np.array([[1, 1, 1, 1, 1], [1, 1, 0, 0, 0]], bool)
+layer = s2s.BahdanauAttention(3)
+layer(q, v, mask=mask)
+for w, x in zip(layer.weights, [rng.normal(size=w.shape) for w in layer.weights]):
+    w.assign(x.astype("float32"))
+ctx, w = layer(q, v, mask=mask)
+model = s2s.Seq2Seq(7, 6, 4, 5, attention="luong")
+src = np.array([[3, 4, 5, 0, 0], [3, 0, 0, 0, 0]], "int32")
+model((src, np.ones((2, 2), "int32")))
+model.set_weights([rng.normal(size=x.shape).astype("f4") for x in model.get_weights()])
+logits = model((src, np.array([[1, 2], [1, 3]], "int32")))
+padded = np.array([[3, 4, 5, 0, 0, 0, 0], [3, 0, 0, 0, 0, 0, 0]], "int32")
+logits2 = model((padded, np.array([[1, 2], [1, 3]], "int32")))
+print(json.dumps({"backend": keras.backend.backend(),
+                  "w": keras.ops.convert_to_numpy(w).tolist(),
+                  "ctx": keras.ops.convert_to_numpy(ctx).tolist(),
+                  "logits": keras.ops.convert_to_numpy(logits).tolist(),
+                  "logits_padded": keras.ops.convert_to_numpy(logits2).tolist()}))
+"""
+
+
+def _run_backend(backend):
+    env = {**os.environ, "KERAS_BACKEND": backend}
+    out = subprocess.run(
+        [sys.executable, "-c", _BACKEND_SCRIPT],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_masks_agree_on_tensorflow_and_torch():
+    tf_out, torch_out = _run_backend("tensorflow"), _run_backend("torch")
+    assert (tf_out["backend"], torch_out["backend"]) == ("tensorflow", "torch")
+    for key in ("w", "ctx", "logits", "logits_padded"):
+        np.testing.assert_allclose(tf_out[key], torch_out[key], atol=1e-4)
+    w = np.array(tf_out["w"])
+    assert np.all(w[1, :, 2:] == 0)
+    # extra padding at the end of the source changes nothing, on both backends
+    for out in (tf_out, torch_out):
+        np.testing.assert_allclose(out["logits"], out["logits_padded"], atol=1e-5)
+
+
+def _tiny_model(attention="bahdanau"):
+    keras.utils.set_random_seed(1)
+    model = s2s.Seq2Seq(6, 5, 4, 8, attention=attention)
+    src = np.array([[3, 4, 5, 0], [5, 5, 0, 0], [4, 0, 0, 0]], "int32")
+    model((src, np.ones((3, 1), "int32")))
+    rng = np.random.default_rng(3)
+    model.set_weights([2 * rng.normal(size=w.shape) for w in model.get_weights()])
+    return model, src
+
+
+def test_teacher_forcing_equals_step_by_step():
+    model, src = _tiny_model()
+    tgt = np.array([[1, 3, 4, 2]] * 3, "int32")
+    full = keras.ops.convert_to_numpy(model((src, tgt)))
+    enc, states, mask = model.encode(src)
+    for t in range(4):
+        logits, states, _ = model.decode(tgt[:, t : t + 1], states, enc, mask)
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(logits)[:, 0], full[:, t], atol=1e-5
+        )
+
+
+@pytest.mark.parametrize("attention", [None, "bahdanau", "luong"])
+def test_beam_one_equals_greedy(attention):
+    model, src = _tiny_model(attention)
+    greedy, _ = s2s.greedy_decode(model, src, 1, 2, 6)
+    beam, _ = s2s.model_beam_search(model, src, 1, 2, beam_width=1, max_len=6)
+    assert beam == greedy
+
+
+def _markov_step(table):
+    def step(tokens, state):
+        (pos,) = state
+        return table[pos, tokens], [pos + 1]
+
+    return step
+
+
+def _exhaustive(table, bos, eos, max_len):
+    V = table.shape[-1]
+    best = (-np.inf, None)
+    for n in range(1, max_len + 1):
+        for seq in itertools.product(range(V), repeat=n):
+            if eos in seq[:-1] or (n < max_len and seq[-1] != eos):
+                continue
+            prev, score = bos, 0.0
+            for t, tok in enumerate(seq):
+                score += table[t, prev, tok]
+                prev = tok
+            body = list(seq[:-1]) if seq[-1] == eos else list(seq)
+            best = max(best, (score, body), key=lambda x: x[0])
+    return best
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_beam_finds_the_best_sequence_by_exhaustive_search(seed):
+    rng = np.random.default_rng(seed)
+    V, max_len = 4, 4
+    logits = rng.normal(size=(max_len, V, V)) * 2
+    table = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    best_score, best_seq = _exhaustive(table, 0, 1, max_len)
+    state = [np.zeros(64, dtype=np.int64)]
+    seqs, scores = s2s.beam_search(_markov_step(table), state, 1, 0, 1, 64, max_len)
+    assert seqs[0] == best_seq
+    assert scores[0] == pytest.approx(best_score)
+    # greedy (beam 1) is never better
+    g, g_score = s2s.beam_search(
+        _markov_step(table), [np.zeros(1, np.int64)], 1, 0, 1, 1, max_len
+    )
+    assert g_score[0] <= best_score + 1e-12
+
+
+def test_length_normalisation_prefers_longer_hypotheses():
+    # eos early is likely; a long path is each step likely too
+    V, max_len = 3, 3
+    table = np.log(np.full((max_len, V, V), 1e-3))
+    table[0, 0] = np.log([1e-3, 0.4, 0.599])  # from bos: eos 0.4, token 2 0.6
+    table[1:, 2] = np.log([1e-3, 0.3, 0.699])
+    state = lambda: [np.zeros(8, np.int64)]  # noqa: E731
+    plain, _ = s2s.beam_search(_markov_step(table), state(), 1, 0, 1, 8, max_len, 0.0)
+    normed, _ = s2s.beam_search(_markov_step(table), state(), 1, 0, 1, 8, max_len, 1.0)
+    assert plain[0] == [] and len(normed[0]) >= 2
+
+
+def test_metrics_match_sacrebleu():
+    import sacrebleu
+
+    hyps = ["the cat sat on the mat", "hello there"]
+    refs = ["the cat sat on a mat", "hello there"]
+    bleu, signature = s2s.corpus_bleu(hyps, refs)
+    assert bleu == pytest.approx(sacrebleu.corpus_bleu(hyps, [refs]).score)
+    assert signature.startswith("nrefs:1")
+    chrf, _ = s2s.corpus_chrf(hyps, refs)
+    assert chrf == pytest.approx(sacrebleu.corpus_chrf(hyps, [refs]).score)
+    assert s2s.exact_match(hyps, refs) == 0.5
+
+
+def test_bad_input_raises_clear_errors():
+    with pytest.raises(ValueError, match="attention"):
+        s2s.Seq2Seq(5, 5, attention="cosine")
+    with pytest.raises(TypeError, match="units"):
+        s2s.Seq2Seq(5, 5, units=2.5)
+    with pytest.raises(ValueError, match="score"):
+        s2s.LuongAttention("additive")
+    with pytest.raises(ValueError, match="mask"):
+        s2s.BahdanauAttention(3)(*_inputs()[:2], mask=np.ones((3, 2), bool))
+    with pytest.raises(ValueError, match="batch, time"):
+        s2s.LuongAttention()(np.ones((2, 3)), np.ones((2, 3, 4)))
+    with pytest.raises(ValueError, match="equally many"):
+        s2s.corpus_bleu(["a"], ["a", "b"])
+    with pytest.raises(TypeError, match="lists of strings"):
+        s2s.exact_match("abc", "abc")
+    with pytest.raises(ValueError, match="beam_width"):
+        s2s.beam_search(None, [], 1, 0, 1, 0, 3)
+    with pytest.raises(ValueError, match="max_len"):
+        s2s.greedy_decode(None, np.ones((2, 3), "int32"), 1, 2, 0)
+    with pytest.raises(ValueError, match="shorter"):
+        s2s.pad_sequences([[1, 2, 3]], length=2)
+
+
+def test_gpu_script_smoke_run_writes_the_json(tmp_path):
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    out = tmp_path / "seq2seq.json"
+    env = {**os.environ, "KERAS_BACKEND": "torch"}
+    script = root / "benchmarks" / "seq2seq_gpu.py"
+    run = subprocess.run(
+        [sys.executable, str(script), "--smoke", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(out.read_text())
+    assert result["smoke"] is True and result["backend"] == "torch"
+    for task in ("dates", "translation"):
+        part = result[task]
+        assert part["preset"]["profile"] == "smoke"
+        assert 0 <= part["exact_match"] <= 1 and 0 <= part["chrf"] <= 100
+        assert part["bleu_signature"].startswith("nrefs:1")
+    assert {"device", "versions", "date", "command"} <= set(result)
