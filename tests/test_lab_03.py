@@ -100,9 +100,9 @@ EXPECTED_A = {"q1": 2.0, "q2": 1.0, "q3": 1.0, "q4": 5.0}
 # B: q1 loses the stability test (1), q2 the hidden-layer gradients (3), q4 the logits
 # test (1; the TensorFlow loss recovers the logits, so it still trains).
 EXPECTED_B = {"q1": 3.0, "q2": 2.0, "q3": 4.0, "q4": 4.0}
-# C: borrowed answers lose the core tests of q1 (2) and q4 (3); q3 fails both
-# comparisons (2 + 1).
-EXPECTED_C = {"q1": 2.0, "q2": 5.0, "q3": 1.0, "q4": 2.0}
+# C: borrowed answers lose the whole of q1 and q4 (the grader zeroes a question whose
+# own-work check fails); q3 fails both comparisons (2 + 1).
+EXPECTED_C = {"q1": 0.0, "q2": 5.0, "q3": 1.0, "q4": 0.0}
 
 
 @pytest.fixture(scope="session")
