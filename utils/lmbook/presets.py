@@ -49,6 +49,9 @@ _NANOGPT_CHAR = {
     },
 }
 
+# the smallest model that runs every code path (the GPU scripts' --smoke test on a CPU)
+_SMOKE_MODEL = {"context_length": 16, "d_model": 32, "num_heads": 2, "num_layers": 1}
+
 PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # chapter 5: character-level Shakespeare
     "ch05-char": {
@@ -71,12 +74,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
         },
         "gpu": _NANOGPT_CHAR,
         "smoke": {
-            "model": {
-                "context_length": 16,
-                "d_model": 32,
-                "num_heads": 2,
-                "num_layers": 1,
-            },
+            "model": _SMOKE_MODEL,
             "train": {
                 "max_steps": 20,
                 "batch_size": 4,
@@ -134,12 +132,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             },
         },
         "smoke": {
-            "model": {
-                "context_length": 16,
-                "d_model": 32,
-                "num_heads": 2,
-                "num_layers": 1,
-            },
+            "model": _SMOKE_MODEL,
             "train": {
                 "max_steps": 10,
                 "batch_size": 4,
