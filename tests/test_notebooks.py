@@ -66,3 +66,27 @@ def test_notebook_is_stored_executed(path):
         assert len(headings) == 1 and nb["cells"][0] is headings[0], (
             "one '# Title' heading, in the first cell"
         )
+
+
+def sanitized(text: str) -> str:
+    """``text`` as nbval compares it, with the shared sanitize file's patterns."""
+    import re
+
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((ROOT / "tests" / "sanitize.cfg").read_text())
+    for regex, replace in patterns:
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_the_python_version_line_matches_on_every_supported_python():
+    """The preface prints the Python it runs on: executed on 3.11, it still passes
+    nbval on 3.12 and 3.13, and an unsupported version still fails."""
+    report = "      python: {}\n    platform: linux\n       numpy: 2.4.6\n"
+    stored = sanitized(report.format("3.11"))
+    for version in ("3.12", "3.13"):
+        assert sanitized(report.format(version)) == stored
+    for version in ("3.10", "3.14", "3.1"):
+        assert sanitized(report.format(version)) != stored
+    assert sanitized("numpy: 3.12\n") == "numpy: 3.12\n", "only the python line"
