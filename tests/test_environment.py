@@ -209,6 +209,44 @@ def test_package_dependencies_are_loose_lower_bounds():
     assert {"numpy", "matplotlib", "gguf", "hmmlearn", "sacrebleu"} <= base
 
 
+# The stand-in for Colab's preinstalled packages that the Colab set-up cell was checked in
+# (README, "Google Colab"): older frameworks, NumPy 2.0.2 and ipywidgets 7.7.1, which Colab
+# has long kept (ipywidgets 8 needs Colab's custom widget manager).
+COLAB_LIKE = {
+    "numpy": "2.0.2",
+    "scipy": "1.16.3",
+    "pandas": "2.2.2",
+    "matplotlib": "3.10.7",
+    "ipywidgets": "7.7.1",
+    "psutil": "5.9.5",
+    "nltk": "3.9.1",
+    "torch": "2.12.1",
+    "tensorflow": "2.20.0",
+    "keras": "3.12.1",
+    "transformers": "4.57.6",
+    "tokenizers": "0.22.2",
+    "accelerate": "1.10.1",
+}
+
+
+def test_lower_bounds_keep_colab_like_versions():
+    """pip keeps an installed version that satisfies the bound, so no bound may exclude
+    the versions the Colab cell was checked with (ipywidgets>=8 once replaced 7.7.1)."""
+    project = pyproject()["project"]
+    groups = {"": project["dependencies"], **project["optional-dependencies"]}
+    checked = set()
+    for requirements in groups.values():
+        for line in requirements:
+            req = Requirement(line)
+            name = canonicalize_name(req.name)
+            if name in COLAB_LIKE:
+                assert req.specifier.contains(COLAB_LIKE[name]), (
+                    f"{line} would replace {name} {COLAB_LIKE[name]}"
+                )
+                checked.add(name)
+    assert {"numpy", "ipywidgets", "torch", "keras", "transformers"} <= checked
+
+
 def test_base_dependencies_cover_the_neutral_modules():
     """Colab's cell installs the package without extras: every third-party module that
     the neutral package modules import is a base dependency (or comes with one)."""
