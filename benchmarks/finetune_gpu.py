@@ -45,11 +45,6 @@ from lmbook import finetune as ft
 from lmbook import train as lt
 
 OUT = Path(__file__).resolve().parent / "results" / "finetune_gpu.json"
-SYSTEM = "<|im_start|>system\nAnswer yes or no.<|im_end|>\n<|im_start|>user\n"
-QUESTION = {
-    "sms": ("Text message", "Is this message spam?"),
-    "rotten": ("Movie review", "Is this review positive?"),
-}
 LINEARS = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
 
@@ -59,10 +54,7 @@ def encoder(tok, max_len: int):
         return lambda task, text: torch.tensor(ft.byte_ids(text, max_len))
 
     def encode(task: str, text: str) -> torch.Tensor:
-        kind, question = QUESTION[task]
-        body = tok.decode(tok(text)["input_ids"][:max_len])
-        user = f"{kind}: {body}\n{question}<|im_end|>\n<|im_start|>assistant\n"
-        return torch.tensor(tok(SYSTEM + user)["input_ids"])
+        return torch.tensor(ft.classification_prompt(tok, task, text, max_len=max_len))
 
     return encode
 
@@ -104,7 +96,7 @@ def run_one(lm, encode, task, method, p, device, dtype, peak) -> dict:
     clf.train()
     for _ in range(p["epochs"]):
         for idx in torch.randperm(len(x_tr), generator=g).split(p["batch_size"]):
-            batch, lengths = ft._collate([x_tr[i] for i in idx])
+            batch, lengths = ft.collate([x_tr[i] for i in idx])
             ids = batch["input_ids"].to(device)
             with lt.autocast(device, dtype):
                 logits = step(input_ids=ids, lengths=lengths)
@@ -119,7 +111,7 @@ def run_one(lm, encode, task, method, p, device, dtype, peak) -> dict:
     preds = []
     with torch.no_grad(), lt.autocast(device, dtype):
         for i in range(0, len(x_te), 64):
-            batch, lengths = ft._collate(x_te[i : i + 64])
+            batch, lengths = ft.collate(x_te[i : i + 64])
             preds.append(clf(batch["input_ids"].to(device), lengths).argmax(-1).cpu())
     metrics = ft.classification_metrics([y for _, y in test], torch.cat(preds).numpy())
     flops_per_token = (6 if method == "full" else 4) * n_params["total"]

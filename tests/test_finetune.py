@@ -124,6 +124,55 @@ def test_chat_example_masks_all_but_the_answer(smol_tokenizer):
         ft.chat_example(tok, "x", "")
 
 
+def test_classification_prompt_is_the_chat_template_ending_in_the_answer_slot(
+    smol_tokenizer,
+):
+    tok = smol_tokenizer
+    ids = ft.classification_prompt(tok, "sms", "WIN a prize now")
+    assert tok.decode(ids) == (
+        "<|im_start|>system\nAnswer yes or no.<|im_end|>\n<|im_start|>user\n"
+        "Text message: WIN a prize now\nIs this message spam?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+    few = tok.decode(
+        ft.classification_prompt(tok, "rotten", "dull", shots=[("a gem", 1)])
+    )
+    assert "Movie review: a gem\nIs this review positive?<|im_end|>\n" in few
+    assert "<|im_start|>assistant\nyes<|im_end|>\n" in few
+    assert few.endswith(
+        "Movie review: dull\nIs this review positive?<|im_end|>\n"
+        "<|im_start|>assistant\n"
+    )
+    cut = tok.decode(ft.classification_prompt(tok, "sms", "one two three", max_len=1))
+    assert "Text message: one\n" in cut
+    assert ft.LABEL_WORDS == ("no", "yes")
+    with pytest.raises(ValueError, match="task"):
+        ft.classification_prompt(tok, "news", "x")
+    with pytest.raises(TypeError, match="text"):
+        ft.classification_prompt(tok, "sms", 3)
+    with pytest.raises(ValueError, match="max_len"):
+        ft.classification_prompt(tok, "sms", "x", max_len=0)
+
+
+def test_collate_right_pads_ids_or_hidden_states():
+    batch, lengths = ft.collate([torch.tensor([5, 6, 7]), torch.tensor([8])])
+    assert batch["input_ids"].tolist() == [[5, 6, 7], [8, 0, 0]]
+    assert lengths.tolist() == [3, 1]
+    states, lengths = ft.collate([torch.ones(2, 4), torch.ones(3, 4)])
+    assert states["inputs_embeds"].shape == (2, 3, 4) and lengths.tolist() == [2, 3]
+    assert states["inputs_embeds"][0, 2].abs().sum() == 0
+    with pytest.raises(ValueError, match="non-empty"):
+        ft.collate([])
+    with pytest.raises(TypeError, match="tensors"):
+        ft.collate([[1, 2]])
+    with pytest.raises(ValueError, match="at least one"):
+        ft.collate([torch.tensor([], dtype=torch.long)])
+    with pytest.raises(ValueError, match="1-D"):
+        ft.collate([torch.tensor([1]), torch.ones(1, 2, dtype=torch.long)])
+    with pytest.raises(ValueError, match="same d"):
+        ft.collate([torch.ones(2, 4), torch.ones(2, 5)])
+
+
 def test_pad_batch_and_lm_loss_skip_masked_positions():
     batch = ft.pad_batch([([1, 2, 3], [-100, 2, 3]), ([4, 5], [4, 5])], pad_id=0)
     assert batch["input_ids"].tolist() == [[1, 2, 3], [4, 5, 0]]

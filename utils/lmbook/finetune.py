@@ -37,9 +37,13 @@ __all__ = [
     "count_parameters",
     "answer_only_labels",
     "chat_example",
+    "CLASSIFICATION_TASKS",
+    "LABEL_WORDS",
+    "classification_prompt",
     "pad_batch",
     "ClassifierOnLastToken",
     "top_backbone",
+    "collate",
     "lm_loss",
     "fit_classifier",
     "predict",
@@ -228,6 +232,45 @@ def _template_ids(tokenizer: Any, messages: list, **kwargs: Any) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
+# what the text is and the yes/no question asked about it, per classification task
+CLASSIFICATION_TASKS = {
+    "sms": ("Text message", "Is this message spam?"),
+    "rotten": ("Movie review", "Is this review positive?"),
+}
+LABEL_WORDS = ("no", "yes")  # the answers that stand for class 0 and class 1
+
+
+def classification_prompt(
+    tokenizer: Any,
+    task: str,
+    text: str,
+    *,
+    shots: tuple | list = (),
+    max_len: int | None = None,
+) -> list[int]:
+    """Ids of a yes/no question about ``text`` in the tokenizer's chat template, ending
+    with the assistant header, so that the next token is the answer. ``shots``: solved
+    ``(text, label)`` pairs shown as earlier turns (few-shot prompting); ``max_len``
+    first cuts ``text`` to that many tokens."""
+    if task not in CLASSIFICATION_TASKS:
+        raise ValueError(f"task must be one of {sorted(CLASSIFICATION_TASKS)}")
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    if max_len is not None:
+        _check_positive_int("max_len", max_len)
+        text = tokenizer.decode(tokenizer(text)["input_ids"][:max_len])
+    kind, question = CLASSIFICATION_TASKS[task]
+
+    def ask(x: str) -> dict:
+        return {"role": "user", "content": f"{kind}: {x}\n{question}"}
+
+    messages = [{"role": "system", "content": "Answer yes or no."}]
+    for x, label in shots:
+        messages += [ask(x), {"role": "assistant", "content": LABEL_WORDS[label]}]
+    messages.append(ask(text))
+    return _template_ids(tokenizer, messages, add_generation_prompt=True)
+
+
 def pad_batch(
     examples: list[tuple[list[int], list[int]]], pad_id: int
 ) -> dict[str, torch.Tensor]:
@@ -329,20 +372,31 @@ def top_backbone(model: nn.Module, k: int) -> nn.Module:
     return top
 
 
-def _collate(items: list[torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Right-pad 1-D id tensors (to ``input_ids``) or ``(T, d)`` hidden states (to
-    ``inputs_embeds``); also return the lengths."""
-    lengths = torch.tensor([len(x) for x in items])
-    padded = nn.utils.rnn.pad_sequence(items, batch_first=True)
-    key = "input_ids" if items[0].dtype == torch.long else "inputs_embeds"
-    return {key: padded}, lengths
-
-
 def _check_examples(inputs: list, labels: Any) -> None:
     if not isinstance(inputs, list) or not inputs:
         raise ValueError("inputs must be a non-empty list of tensors")
     if labels is not None and len(labels) != len(inputs):
         raise ValueError(f"{len(inputs)} inputs but {len(labels)} labels")
+
+
+def collate(items: list[torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """Right-pad 1-D id tensors (to ``input_ids``, padded with 0) or ``(T, d)`` hidden
+    states (to ``inputs_embeds``); also return the lengths ``(B,)``. Pass both to
+    :class:`ClassifierOnLastToken`: ``model(**batch, lengths=lengths)``."""
+    _check_examples(items, None)
+    if not all(isinstance(x, torch.Tensor) for x in items):
+        raise TypeError("items must be tensors")
+    if any(len(x) == 0 for x in items):
+        raise ValueError("every item needs at least one position")
+    if items[0].dtype == torch.long:
+        if any(x.dtype != torch.long or x.dim() != 1 for x in items):
+            raise ValueError("id tensors must all be 1-D and of dtype long")
+    elif any(x.dim() != 2 or x.shape[1:] != items[0].shape[1:] for x in items):
+        raise ValueError("hidden states must all have shape (T, d) with the same d")
+    lengths = torch.tensor([len(x) for x in items])
+    padded = nn.utils.rnn.pad_sequence(items, batch_first=True)
+    key = "input_ids" if items[0].dtype == torch.long else "inputs_embeds"
+    return {key: padded}, lengths
 
 
 def fit_classifier(
@@ -363,7 +417,7 @@ def fit_classifier(
     model.train()
     for _ in range(epochs):
         for idx in torch.randperm(len(inputs), generator=g).split(batch_size):
-            batch, lengths = _collate([inputs[i] for i in idx])
+            batch, lengths = collate([inputs[i] for i in idx])
             loss = F.cross_entropy(model(**batch, lengths=lengths), y_all[idx])
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -382,7 +436,7 @@ def predict(
     model.eval()
     out = []
     for i in range(0, len(inputs), batch_size):
-        batch, lengths = _collate(inputs[i : i + batch_size])
+        batch, lengths = collate(inputs[i : i + batch_size])
         out.append(model(**batch, lengths=lengths).argmax(-1))
     return torch.cat(out).numpy()
 
