@@ -114,6 +114,13 @@ def test_colab_cell_installs_only_in_colab(monkeypatch, tmp_path):
     monkeypatch.setenv("LMBOOK_ROOT", "before")
     import os
 
+    # a fresh Colab session: no clone yet, whatever this machine has in /content
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(
+        os.path,
+        "isdir",
+        lambda p: False if str(p).startswith("/content/") else real_isdir(p),
+    )
     exec(nb.COLAB_CELL, {})
     commands = [c for c, _ in calls]
     assert (
@@ -126,3 +133,7 @@ def test_colab_cell_installs_only_in_colab(monkeypatch, tmp_path):
         kw["check"] for _, kw in calls
     )
     assert os.environ["LMBOOK_ROOT"] == "/content/from-ngrams-to-gpt"
+    calls.clear()
+    monkeypatch.setattr(os.path, "isdir", lambda p: True)  # run again: no second clone
+    exec(nb.COLAB_CELL, {})
+    assert [c[1:3] for c, _ in calls] == [["-m", "pip"], ["-m", "lmbook.data"]]
