@@ -463,7 +463,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     # lines of held-out Shakespeare, gpu: the whole texts (None = all)
     "ch06-perplexity": {
         "cpu": {
-            "ptb_sentences": 100,
+            "ptb_sentences": 300,
             "shakespeare_lines": 300,
             "window": 512,
             "stride": 384,
