@@ -44,6 +44,15 @@ def test_top_p_keeps_smallest_set_with_mass_p():
         assert (mass - smallest < p).all()
 
 
+def test_top_p_p1_keeps_all():
+    # a peaked distribution over a large vocabulary: the float32 cumsum reaches
+    # 1.0 long before the last token, which must still be kept at p = 1
+    logits = torch.randn(2, 49152, generator=torch.Generator().manual_seed(0)) * 8
+    out = dec.top_p_filter(logits, 1.0)
+    assert torch.equal(out, logits)
+    assert torch.isfinite(out).all()
+
+
 def test_top_k_and_repetition_penalty():
     logits = torch.tensor([[1.0, 3.0, 2.0, -1.0]])
     assert torch.isfinite(dec.top_k_filter(logits, 2)).tolist() == [

@@ -128,6 +128,8 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     _check_logits(logits)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {p!r}")
+    if p >= 1:  # float32 cumsum can reach 1.0 early and would drop the tail
+        return logits
     sorted_logits, order = logits.sort(dim=-1, descending=True)
     probs = sorted_logits.softmax(dim=-1)
     mass_before = probs.cumsum(dim=-1) - probs  # mass of the more likely tokens
