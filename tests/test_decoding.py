@@ -44,6 +44,15 @@ def test_top_p_keeps_smallest_set_with_mass_p():
         assert (mass - smallest < p).all()
 
 
+def test_top_p_p1_keeps_all():
+    # a peaked distribution over a large vocabulary: the float32 cumsum reaches
+    # 1.0 long before the last token, which must still be kept at p = 1
+    logits = torch.randn(2, 49152, generator=torch.Generator().manual_seed(0)) * 8
+    out = dec.top_p_filter(logits, 1.0)
+    assert torch.equal(out, logits)
+    assert torch.isfinite(out).all()
+
+
 def test_top_k_and_repetition_penalty():
     logits = torch.tensor([[1.0, 3.0, 2.0, -1.0]])
     assert torch.isfinite(dec.top_k_filter(logits, 2)).tolist() == [
@@ -118,6 +127,51 @@ def test_beam_search(model):
 def test_bad_settings(model, kwargs, error):
     with pytest.raises(error):
         dec.generate(model, torch.tensor([[1, 2]]), 2, **kwargs)
+
+
+def test_token_nll_with_one_window_equals_full_forward(model):
+    ids = torch.randint(0, 40, (30,), generator=torch.Generator().manual_seed(4))
+    nll = dec.token_nll(model, ids, window=48, stride=8)
+    with torch.no_grad():
+        logp = model(ids[None])[0, :-1].double().log_softmax(-1)
+    expected = -logp.gather(-1, ids[1:, None])[:, 0]
+    assert nll.dtype == torch.float64 and nll.shape == (29,)
+    torch.testing.assert_close(nll, expected, atol=1e-5, rtol=0)
+
+
+def test_token_nll_sliding_windows_use_the_stated_context(model):
+    ids = torch.randint(0, 40, (45,), generator=torch.Generator().manual_seed(5))
+    window, stride = 12, 5
+    nll = dec.token_nll(model, ids, window=window, stride=stride)
+    # brute force: token i of a later window [end - window, end) sees ids[begin:i]
+    expected, end, scored = [], min(window, 45), 1
+    while scored < 45:
+        begin = max(0, end - window)
+        for i in range(scored, end):
+            with torch.no_grad():
+                logits = model(ids[None, begin:i])[0, -1].double()
+            expected.append(-logits.log_softmax(-1)[ids[i]].item())
+            assert i - begin >= min(i, window - stride)  # enough context
+        scored, end = end, min(end + stride, 45)
+    torch.testing.assert_close(
+        nll, torch.tensor(expected, dtype=torch.float64), atol=1e-5, rtol=0
+    )
+
+
+@pytest.mark.parametrize(
+    "ids, kwargs, error",
+    [
+        (torch.tensor([1]), {}, ValueError),
+        (torch.tensor([[1, 2, 3]]), {}, ValueError),
+        (torch.tensor([1.0, 2.0]), {}, TypeError),
+        (torch.tensor([1, 2, 3]), {"window": 4, "stride": 4}, ValueError),
+        (torch.tensor([1, 2, 3]), {"window": 0, "stride": 1}, ValueError),
+        (torch.tensor([1, 2, 3]), {"window": 8, "stride": 2.5}, ValueError),
+    ],
+)
+def test_token_nll_bad_input(model, ids, kwargs, error):
+    with pytest.raises(error):
+        dec.token_nll(model, ids, **kwargs)
 
 
 def test_bad_calls(model):

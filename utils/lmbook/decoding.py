@@ -7,6 +7,8 @@ Hugging Face model wrapped in :class:`HuggingFaceLM`. Strategies: greedy, temper
 top-k (Fan et al., 2018), nucleus / top-p (Holtzman et al., 2020), the repetition
 penalty of CTRL (Keskar et al., 2019) and beam search. The KV cache keeps every layer's
 keys and values, so each new token costs one position of work, not the whole prefix.
+Scoring goes the other way: :func:`token_nll` gives the negative log-likelihood of
+every token of a long text, from which perplexity follows.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ __all__ = [
     "next_token",
     "generate",
     "beam_search",
+    "token_nll",
 ]
 
 
@@ -125,6 +128,8 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     _check_logits(logits)
     if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
         raise ValueError(f"top_p must be in (0, 1], got {p!r}")
+    if p >= 1:  # float32 cumsum can reach 1.0 early and would drop the tail
+        return logits
     sorted_logits, order = logits.sort(dim=-1, descending=True)
     probs = sorted_logits.softmax(dim=-1)
     mass_before = probs.cumsum(dim=-1) - probs  # mass of the more likely tokens
@@ -272,3 +277,42 @@ def beam_search(
         finished.append((score / max(length, 1) ** length_penalty, seq))
     best_score, best = max(finished, key=lambda pair: pair[0])
     return best[None, :], best_score
+
+
+def _check_scoring(ids: object, window: object, stride: object) -> None:
+    if not isinstance(ids, torch.Tensor) or ids.ndim != 1 or ids.numel() < 2:
+        raise ValueError("ids must be a 1-D tensor of at least 2 token ids")
+    if ids.is_floating_point() or ids.dtype == torch.bool:
+        raise TypeError(f"ids must hold integer token ids, got {ids.dtype}")
+    for name, value in (("window", window), ("stride", stride)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if not stride < window:
+        raise ValueError(f"stride ({stride}) must be smaller than window ({window})")
+
+
+@torch.no_grad()
+def token_nll(
+    model, ids: torch.Tensor, *, window: int = 512, stride: int = 256
+) -> torch.Tensor:
+    """Negative log-likelihood (nats, float64) of ``ids[1:]``, shape ``(N - 1,)``.
+
+    A text longer than the model's context is read in windows of ``window`` tokens
+    that move on by ``stride``: the first window scores all its tokens, every later
+    one only its last ``stride``, each predicted from at least ``window - stride``
+    earlier tokens. ``model(idx (1, T))`` returns logits ``(1, T, V)``.
+    """
+    _check_scoring(ids, window, stride)
+    n, device = ids.numel(), ids.device
+    nll = torch.empty(n - 1, dtype=torch.float64, device=device)
+    begin, end = 0, min(window, n)
+    scored = 1  # ids[0] has no context, so it is never predicted
+    while scored < n:
+        logp = model(ids[None, begin:end])[0, :-1].float().log_softmax(dim=-1)
+        targets = ids[begin + 1 : end, None]
+        token_logp = logp.gather(-1, targets)[:, 0].double()
+        nll[scored - 1 : end - 1] = -token_logp[scored - begin - 1 :]
+        scored = end
+        end = min(end + stride, n)
+        begin = max(0, end - window)
+    return nll

@@ -222,7 +222,7 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
     },
     # chapter 6: byte-level BPE trained on the book's Shakespeare
     "ch06-bpe": {
-        "cpu": {"train": {"vocab_size": 256 + 300, "num_chars": 200_000}},
+        "cpu": {"train": {"vocab_size": 256 + 1000, "num_chars": 500_000}},
         "gpu": {"train": {"vocab_size": 256 + 2000, "num_chars": 2_000_000}},
         "smoke": {"train": {"vocab_size": 256 + 120, "num_chars": 60_000}},
     },
@@ -457,6 +457,28 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
                 "lr": 3e-3,
                 "language": "fr",
             },
+        },
+    },
+    # chapter 6: SmolLM2's per-word perplexity; cpu: the first sentences of PTB test and
+    # lines of held-out Shakespeare, gpu: the whole texts (None = all)
+    "ch06-perplexity": {
+        "cpu": {
+            "ptb_sentences": 300,
+            "shakespeare_lines": 300,
+            "window": 512,
+            "stride": 384,
+        },
+        "gpu": {
+            "ptb_sentences": None,
+            "shakespeare_lines": None,
+            "window": 512,
+            "stride": 384,
+        },
+        "smoke": {
+            "ptb_sentences": 2,
+            "shakespeare_lines": 3,
+            "window": 16,
+            "stride": 12,
         },
     },
 }
