@@ -302,8 +302,11 @@ def test_replace_function():
     src = "import math\n\n@dec\ndef f(x):\n    return x\n\ndef g():\n    pass\n"
     out = labs.replace_function(src, "f", "def f(x):\n    return 2 * x")
     assert out == "import math\n\ndef f(x):\n    return 2 * x\n\ndef g():\n    pass\n"
-    with pytest.raises(ValueError, match="no top-level function 'h'"):
+    with pytest.raises(ValueError, match="no top-level function or class 'h'"):
         labs.replace_function(src, "h", "def h(): pass")
+    classes = "class A:\n    def f(self):\n        return 1\n\nx = A()\n"
+    out = labs.replace_function(classes, "A", "class A:\n    pass")
+    assert out == "class A:\n    pass\n\nx = A()\n"
     with pytest.raises(ValueError, match="not valid Python"):
         labs.replace_function("def (", "f", "")
     with pytest.raises(TypeError, match="name"):

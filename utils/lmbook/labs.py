@@ -922,8 +922,8 @@ class forbid_calls:  # noqa: N801 - used like a function: ``with forbid_calls(..
 
 # ---------------------------------------------------------------------------- variants
 def replace_function(source: str, name: str, new_code: str) -> str:
-    """Replace the top-level ``def name(...)`` in the code ``source`` by ``new_code``
-    (another definition)."""
+    """Replace the top-level ``def name(...)`` or ``class name`` in the code ``source``
+    by ``new_code`` (another definition)."""
     for arg, argname in ((source, "source"), (name, "name"), (new_code, "new_code")):
         if not isinstance(arg, str):
             raise TypeError(f"{argname} must be a str, got {type(arg).__name__}")
@@ -934,10 +934,11 @@ def replace_function(source: str, name: str, new_code: str) -> str:
     nodes = [
         n
         for n in tree.body
-        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        and n.name == name
     ]
     if not nodes:
-        raise ValueError(f"source defines no top-level function {name!r}")
+        raise ValueError(f"source defines no top-level function or class {name!r}")
     node = nodes[0]
     start = min([node.lineno] + [d.lineno for d in node.decorator_list]) - 1
     lines = source.split("\n")
@@ -953,7 +954,7 @@ def make_variant(
     *,
     metadata: dict | None = None,
 ) -> Path:
-    """Copy a notebook to ``out_path`` with functions replaced, e.g. a plausible wrong
+    """Copy a notebook to ``out_path`` with functions or classes replaced, e.g. a wrong
     submission made from a lab's source: ``make_variant(src, tmp / "wrong.ipynb",
     {"log_softmax": "def log_softmax(x): ..."})``. Each name must be defined at top
     level in exactly one code cell; outputs are cleared; ``metadata`` is merged into the
@@ -982,12 +983,13 @@ def make_variant(
             except SyntaxError:
                 continue
             if any(
-                isinstance(n, ast.FunctionDef) and n.name == name for n in tree.body
+                isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == name
+                for n in tree.body
             ):
                 hits.append(cell)
         if len(hits) != 1:
             raise ValueError(
-                f"function {name!r} must be defined in exactly one code cell, "
+                f"function or class {name!r} must be defined in exactly one code cell, "
                 f"found {len(hits)}"
             )
         hits[0].source = replace_function(hits[0].source, name, code)
