@@ -89,3 +89,53 @@ def test_bad_config():
         llama.LlamaConfig(d_model=5.0)
     with pytest.raises(TypeError):
         llama.Llama("config")
+
+
+def test_tokenizer_has_the_gguf_files_special_tokens(smol):
+    hf, _, tokenizer = smol
+    assert tokenizer("hello")["input_ids"] == [28120], "no BOS token prepended"
+    assert tokenizer.eos_token == "<|im_end|>" and tokenizer.pad_token == "<|im_end|>"
+    assert tokenizer.pad_token_id == hf.config.pad_token_id == 2
+
+
+class Transformers4Tokenizer:
+    """What transformers 4.57's GGUF reader returns for SmolLM2 (measured in a
+    Colab-like environment): BOS added to every encoding, eos <|im_start|>, no pad."""
+
+    vocab = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "hello"]
+
+    def __init__(self):
+        self.add_bos_token, self.eos_token, self.pad_token = True, "<|im_start|>", None
+
+    def __len__(self):
+        return len(self.vocab)
+
+    def convert_ids_to_tokens(self, index):
+        return self.vocab[index]
+
+
+def test_use_gguf_special_tokens_fixes_a_transformers_4_tokenizer():
+    from types import SimpleNamespace
+
+    config = SimpleNamespace(eos_token_id=2, pad_token_id=2)
+    tokenizer = llama.use_gguf_special_tokens(Transformers4Tokenizer(), config)
+    assert tokenizer.add_bos_token is False
+    assert tokenizer.eos_token == tokenizer.pad_token == "<|im_end|>"
+
+
+@pytest.mark.parametrize(
+    "tokenizer, eos, error",
+    [
+        ("not a tokenizer", 2, TypeError),
+        (Transformers4Tokenizer(), None, ValueError),
+        (Transformers4Tokenizer(), True, ValueError),
+        (Transformers4Tokenizer(), 4, ValueError),
+    ],
+)
+def test_use_gguf_special_tokens_rejects_bad_input(tokenizer, eos, error):
+    from types import SimpleNamespace
+
+    with pytest.raises(error):
+        llama.use_gguf_special_tokens(
+            tokenizer, SimpleNamespace(eos_token_id=eos, pad_token_id=2)
+        )

@@ -535,6 +535,10 @@ def load_smollm2(weights: str | os.PathLike | None = None):
             raise FileNotFoundError(f"no exported model (config.json) in {folder}")
     tokenizer = AutoTokenizer.from_pretrained(folder, **kwargs)
     model = AutoModelForCausalLM.from_pretrained(folder, **kwargs)
+    if weights is None:  # the same tokens under transformers 4 and 5
+        from lmbook.llama import use_gguf_special_tokens
+
+        use_gguf_special_tokens(tokenizer, model.config)
     return model.eval(), tokenizer
 
 

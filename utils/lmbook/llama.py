@@ -32,6 +32,7 @@ __all__ = [
     "config_from_hf",
     "from_hf",
     "load_smollm2",
+    "use_gguf_special_tokens",
 ]
 
 
@@ -281,4 +282,27 @@ def load_smollm2():
         tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     finally:
         gguf_utils.tqdm = progress
-    return model.eval(), tokenizer
+    return model.eval(), use_gguf_special_tokens(tokenizer, model.config)
+
+
+def use_gguf_special_tokens(tokenizer, config):
+    """Give a tokenizer read from SmolLM2's GGUF file the file's special tokens.
+
+    The file says: no BOS token added (the chat template writes ``<|im_start|>``
+    itself), end of sequence and padding ``<|im_end|>``, as ``config`` holds them.
+    transformers 5 reads them so; transformers 4 (as in Colab) prepends
+    ``<|im_start|>`` to every encoding and has no padding token. Returns ``tokenizer``.
+    """
+    if not callable(getattr(tokenizer, "convert_ids_to_tokens", None)):
+        raise TypeError("tokenizer must be a transformers tokenizer")
+    for name in ("eos_token_id", "pad_token_id"):
+        value = getattr(config, name, None)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"config.{name} must be a token id, got {value!r}")
+        if not 0 <= value < len(tokenizer):
+            raise ValueError(f"config.{name} = {value} is not in the vocabulary")
+    tokenizer.eos_token = tokenizer.convert_ids_to_tokens(config.eos_token_id)
+    tokenizer.pad_token = tokenizer.convert_ids_to_tokens(config.pad_token_id)
+    if getattr(tokenizer, "add_bos_token", False):
+        tokenizer.add_bos_token = False  # transformers 4 rebuilds its post-processor
+    return tokenizer
