@@ -35,8 +35,12 @@ OUT = Path(__file__).resolve().parent / "results" / "seq2seq_gpu.json"
 
 def _fit(model, arrays, p):
     src, tgt_in, tgt_out = arrays
+    lr = p["lr"]
+    if p.get("schedule") == "cosine":
+        steps = p["epochs"] * -(-len(src) // p["batch_size"])
+        lr = keras.optimizers.schedules.CosineDecay(lr, steps)
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0)
-    model.compile(optimizer=keras.optimizers.Adam(p["lr"]), loss=loss)
+    model.compile(optimizer=s2s.DenseAdam(lr), loss=loss)
     start = time.perf_counter()
     history = model.fit(
         (src, tgt_in),

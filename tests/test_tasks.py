@@ -1,5 +1,6 @@
 """lmbook.tasks: seeded generators and baselines; the Django loader of lmbook.data."""
 
+import datetime
 import re
 
 import pytest
@@ -16,6 +17,35 @@ def test_dates_deterministic_and_correct():
         tasks.date_pairs(1, formats=[("de_DE", "dd.MM.y")], seed=0)[0][0].count(".")
         == 2
     )
+
+
+def test_held_out_dates_are_never_written_by_a_training_format():
+    from babel.dates import format_date
+
+    held = tasks.held_out_date_pairs(60, seed=3)
+    assert held == tasks.held_out_date_pairs(60, seed=3)
+    assert list(held) == list(tasks.HELD_OUT_DATE_FORMATS)
+    assert not set(held) & set(tasks.DATE_FORMATS)
+    for pairs in held.values():
+        assert 0 < len(pairs) <= 60
+        for text, iso in pairs:
+            day = datetime.date.fromisoformat(iso)
+            written = {format_date(day, p, locale=loc) for loc, p in tasks.DATE_FORMATS}
+            assert text not in written
+    # "mars", "mai", "juin", "août": the same word in both widths, so dropped
+    french = held[("fr_FR", "d MMM y")]
+    assert len(french) < 60 and not any("mars" in text for text, _ in french)
+    one = tasks.held_out_date_pairs(5, seed=3, formats=[("nl_NL", "d MMMM y")])
+    assert list(one) == [("nl_NL", "d MMMM y")] and len(one[("nl_NL", "d MMMM y")]) == 5
+
+
+def test_date_layout_and_words():
+    assert tasks.date_layout("Wed, Jan 8, 2020") == "A, A 9, 9"
+    assert tasks.date_layout("8. März 2020") == "9. A 9"
+    assert tasks.date_layout("19.07.2033") == "9.9.9"
+    assert tasks.date_words("mercoledì 8 gennaio 2020") == ["mercoledì", "gennaio"]
+    assert tasks.date_words("8 de janv. de 2020") == ["de", "janv", "de"]
+    assert tasks.date_words("1/8/2020") == []
 
 
 def test_numbers_deterministic_both_directions():
@@ -74,3 +104,13 @@ def test_bad_input_raises_clear_errors():
         tasks.split_pairs([(1, 2), (3, 4)], 1.5)
     with pytest.raises(TypeError, match="text"):
         tasks.tokenize(3)
+    with pytest.raises(TypeError, match="text"):
+        tasks.date_layout(None)
+    with pytest.raises(TypeError, match="text"):
+        tasks.date_words(["8 May 2020"])
+    with pytest.raises(ValueError, match="formats"):
+        tasks.held_out_date_pairs(3, formats=[])
+    with pytest.raises(ValueError, match="each format"):
+        tasks.held_out_date_pairs(3, train_formats=["d MMMM y"])
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        tasks.held_out_date_pairs(0)

@@ -375,9 +375,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "train": {
                 "n_train": 6000,
                 "n_test": 1000,
-                "epochs": 6,
+                "n_held_out": 200,  # per held-out format
+                "epochs": 8,
                 "batch_size": 64,
-                "lr": 3e-3,
+                "lr": 1e-2,
+                "schedule": "cosine",  # the learning rate decays to 0
             },
         },
         "gpu": {
@@ -395,9 +397,11 @@ PRESETS: dict[str, dict[str, dict[str, Any]]] = {
             "train": {
                 "n_train": 64,
                 "n_test": 16,
+                "n_held_out": 4,
                 "epochs": 1,
                 "batch_size": 32,
                 "lr": 3e-3,
+                "schedule": "cosine",
             },
         },
     },

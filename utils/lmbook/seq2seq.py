@@ -22,6 +22,7 @@ __all__ = [
     "BahdanauAttention",
     "LuongAttention",
     "Seq2Seq",
+    "DenseAdam",
     "greedy_decode",
     "beam_search",
     "model_beam_search",
@@ -76,7 +77,7 @@ def masked_softmax(scores, mask=None):
     a source position is real, and padded positions get weight exactly 0."""
     if mask is not None:
         keep = ops.expand_dims(ops.cast(mask, "bool"), 1)
-        scores = ops.where(keep, scores, ops.full_like(scores, NEG_INF))
+        scores = ops.where(keep, scores, NEG_INF)
     return ops.softmax(scores, axis=-1)
 
 
@@ -221,6 +222,21 @@ class Seq2Seq(keras.Model):
         return dict(self.config)
 
 
+class DenseAdam(keras.optimizers.Adam):
+    """Adam on dense gradients, so that a model trains the same on every backend.
+
+    On TensorFlow the gradient of an embedding lookup arrives as sparse rows
+    (``tf.IndexedSlices``), one row per occurrence of an id, and Keras's Adam squares
+    those rows *before* adding up repeated ids: its second moment is not Adam's, and
+    the same model learns at another pace than on torch. Adding the gradient to zeros
+    of the variable's shape sums the rows first (a no-op for dense gradients).
+    """
+
+    def update_step(self, gradient, variable, learning_rate):
+        gradient = ops.add(gradient, ops.zeros_like(variable))
+        super().update_step(gradient, variable, learning_rate)
+
+
 def _check_model_args(src_vocab_size, tgt_vocab_size, embed_dim, units, attention):
     for name, v in [
         ("src_vocab_size", src_vocab_size),
@@ -286,9 +302,11 @@ def beam_search(step, state, batch, bos_id, eos_id, beam_width, max_len, alpha=0
     (log_probs (N, V), state)``, where ``state`` is a list of arrays with leading
     dimension ``N = batch * beam_width`` (beams of one example are consecutive).
 
-    A hypothesis ending in ``eos`` among the top ``beam_width`` candidates is finished;
-    an example stops once it has ``beam_width`` finished ones. The winner maximises
-    ``log p(y) / |y|^alpha`` (``|y|`` counts ``eos``; ``alpha=0``: no normalisation).
+    A hypothesis ending in ``eos`` among the top ``beam_width`` candidates is finished.
+    The winner maximises ``log p(y) / |y|^alpha`` (``|y|`` counts ``eos``; ``alpha=0``:
+    no normalisation). An example stops once it has ``beam_width`` finished hypotheses
+    and no live one can still beat the best of them: a log-probability only falls, so
+    a live score ``s`` can end at most at ``s / max_len^alpha``.
     Returns token lists (without ``eos``) and their scores.
     """
     _check_beam_args(batch, beam_width, max_len, alpha)
@@ -298,6 +316,7 @@ def beam_search(step, state, batch, bos_id, eos_id, beam_width, max_len, alpha=0
     seqs = np.zeros((batch, K, 0), dtype=np.int64)
     tokens = np.full(batch * K, bos_id, dtype=np.int64)
     finished = [[] for _ in range(batch)]
+    done = np.zeros(batch, dtype=bool)
     for t in range(1, max_len + 1):
         logp, state = step(tokens, state)
         V = logp.shape[-1]
@@ -309,9 +328,11 @@ def beam_search(step, state, batch, bos_id, eos_id, beam_width, max_len, alpha=0
         new_tokens = np.full((batch, K), eos_id, dtype=np.int64)
         for b in range(batch):
             alive = 0
+            if done[b]:
+                continue
             for rank, flat in enumerate(order[b]):
                 beam, tok, s = flat // V, flat % V, cand[b, flat]
-                if not np.isfinite(s) or alive == K or len(finished[b]) >= K:
+                if not np.isfinite(s) or alive == K:
                     break
                 if tok == eos_id:
                     if rank < K:
@@ -321,7 +342,11 @@ def beam_search(step, state, batch, bos_id, eos_id, beam_width, max_len, alpha=0
                 new_seqs[b, alive] = [*seqs[b, beam], tok]
                 new_tokens[b, alive] = tok
                 alive += 1
-        if all(len(f) >= K for f in finished):
+            best_live = new_scores[b].max() / max_len**alpha
+            best_done = max((score for score, _ in finished[b]), default=-np.inf)
+            enough = len(finished[b]) >= K or best_live == -np.inf
+            done[b] = enough and best_done >= best_live
+        if done.all():
             break
         rows = (np.arange(batch)[:, None] * K + parents).reshape(-1)
         state = [s[rows] for s in state]
@@ -329,7 +354,7 @@ def beam_search(step, state, batch, bos_id, eos_id, beam_width, max_len, alpha=0
     else:
         for b in range(batch):
             for k in range(K):
-                if np.isfinite(scores[b, k]) and len(finished[b]) < K:
+                if np.isfinite(scores[b, k]) and not done[b]:
                     finished[b].append(
                         (scores[b, k] / max_len**alpha, seqs[b, k].tolist())
                     )

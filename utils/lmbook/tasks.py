@@ -1,7 +1,8 @@
 """Seeded sequence-to-sequence tasks for chapter 4 (no deep-learning framework here).
 
 * dates written in many human formats and languages -> ISO ``YYYY-MM-DD``
-  (random dates from ``faker``, written by ``babel``);
+  (random dates from ``faker``, written by ``babel``), and test dates in formats that
+  training never uses;
 * numbers <-> words in several languages (``num2words``);
 * English -> another language on Django's human translations, with two baselines
   (copy the source; a word-by-word dictionary learned from co-occurrence).
@@ -21,8 +22,12 @@ import numpy as np
 
 __all__ = [
     "DATE_FORMATS",
+    "HELD_OUT_DATE_FORMATS",
     "NUMBER_LANGUAGES",
     "date_pairs",
+    "held_out_date_pairs",
+    "date_layout",
+    "date_words",
     "number_pairs",
     "tokenize",
     "detokenize",
@@ -50,6 +55,22 @@ DATE_FORMATS = (
     ("it_IT", "d MMMM y"),
     ("pt_BR", "d 'de' MMM 'de' y"),
     ("en_US", "y/MM/dd"),
+)
+# Formats that DATE_FORMATS never uses, to test on: English words in layouts that
+# training writes with other words; new layouts; month or weekday names that training
+# never writes (other widths, Portuguese full names, Italian weekdays); and a language
+# that training never sees (Dutch).
+HELD_OUT_DATE_FORMATS = (
+    ("en_GB", "d MMM y"),
+    ("en_GB", "EEEE d MMMM y"),
+    ("en_US", "EEE, MMM d, y"),
+    ("en_GB", "EEE, d MMMM y"),
+    ("es_ES", "EEEE d 'de' MMMM 'de' y"),
+    ("fr_FR", "d MMM y"),
+    ("de_DE", "d. MMM y"),
+    ("pt_BR", "d 'de' MMMM 'de' y"),
+    ("it_IT", "EEEE d MMMM y"),
+    ("nl_NL", "d MMMM y"),
 )
 NUMBER_LANGUAGES = ("en", "fr", "es")
 _DIRECTIONS = ("to_words", "to_digits")
@@ -101,6 +122,51 @@ def date_pairs(
         locale, pattern = formats[fake.random.randrange(len(formats))]
         pairs.append((format_date(day, pattern, locale=locale), day.isoformat()))
     return pairs
+
+
+def held_out_date_pairs(
+    n: int,
+    seed: int = 0,
+    formats=HELD_OUT_DATE_FORMATS,
+    train_formats=DATE_FORMATS,
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """For each of ``formats``, up to ``n`` pairs ``(written date, ISO)`` (as
+    :func:`date_pairs` draws them) whose written form no format of ``train_formats``
+    produces for the same day: every kept input is written in a format that training
+    never shows (``"8 mars 2020"`` is dropped from French ``d MMM y``, since
+    ``d MMMM y`` writes it too)."""
+    _check_formats(formats)
+    _check_formats(train_formats)
+    from babel.dates import format_date
+
+    held_out = {}
+    for fmt in formats:
+        kept = []
+        for text, iso in date_pairs(n, seed, formats=[fmt]):
+            day = _dt.date.fromisoformat(iso)
+            if all(format_date(day, p, locale=loc) != text for loc, p in train_formats):
+                kept.append((text, iso))
+        held_out[fmt] = kept
+    return held_out
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def date_layout(text: str) -> str:
+    """The layout of a written date: every word becomes ``A`` and every run of digits
+    ``9``, separators stay (``"Wed, Jan 8, 2020"`` -> ``"A, A 9, 9"``)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return re.sub(r"\d+", "9", _WORD.sub("A", text))
+
+
+def date_words(text: str) -> list[str]:
+    """The words of a written date, without digits or punctuation
+    (``"mer. 8 janv. 2020"`` -> ``["mer", "janv"]``)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    return _WORD.findall(text)
 
 
 def number_pairs(
