@@ -8,6 +8,7 @@ documented."""
 from __future__ import annotations
 
 import glob
+import importlib.util
 import json
 import os
 import re
@@ -307,6 +308,40 @@ def test_installing_the_package_replaces_no_framework():
     report = json.loads(result.stdout)
     names = {canonicalize_name(item["metadata"]["name"]) for item in report["install"]}
     assert names == {"lmbook"}, f"pip would also install {names - {'lmbook'}}"
+
+
+# --- PyTorch's CUDA build beside TensorFlow ----------------------------------------
+
+
+TENSORFLOW_THEN_A_TORCH_OPTIMIZER = """
+import sys
+
+sys.path.insert(0, sys.argv[1])
+import conftest  # tests/conftest.py, as pytest loads it first
+import tensorflow
+import torch
+
+torch.optim.AdamW([torch.zeros(1, requires_grad=True)])  # imports triton
+print("ok")
+"""
+
+
+@pytest.mark.slow
+def test_a_torch_optimizer_after_tensorflow_works_once_triton_is_loaded():
+    """tests/conftest.py loads triton first: with it, a process that imports
+    TensorFlow and then builds a PyTorch optimizer survives (PyTorch's CUDA build)."""
+    if importlib.util.find_spec("triton") is None:
+        pytest.skip("no triton here: PyTorch's CPU build")
+    assert "triton" in sys.modules, "tests/conftest.py did not load triton"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    run = subprocess.run(
+        [sys.executable, "-c", TENSORFLOW_THEN_A_TORCH_OPTIMIZER, str(ROOT / "tests")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
 
 
 # --- The lock resolves on Python 3.11, 3.12 and 3.13 ----------------------------------
