@@ -36,7 +36,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -59,21 +58,10 @@ def encoder(tok, max_len: int):
     return encode
 
 
-def balanced(pairs, per_class, seed):
-    if per_class is None:
-        return pairs
-    rng = np.random.default_rng(seed)
-    out = []
-    for c in (0, 1):
-        idx = [i for i, (_, y) in enumerate(pairs) if y == c]
-        out += [pairs[i] for i in rng.choice(idx, per_class, replace=False)]
-    return [out[i] for i in rng.permutation(len(out))]
-
-
 def run_one(lm, encode, task, method, p, device, dtype, peak) -> dict:
     load = {"sms": data.load_sms_spam, "rotten": data.load_rotten_tomatoes}[task]
-    train = balanced(load("train"), p["train_per_class"], 0)
-    test = balanced(load("test"), p["test_per_class"], 1)
+    train = ft.balanced_sample(load("train"), p["train_per_class"], 0)
+    test = ft.balanced_sample(load("test"), p["test_per_class"], 1)
     x_tr = [encode(task, t) for t, _ in train]
     x_te = [encode(task, t) for t, _ in test]
     y_tr = torch.tensor([y for _, y in train])

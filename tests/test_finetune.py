@@ -323,3 +323,18 @@ def test_fit_classifier_and_predict_learn_a_separable_task(tiny):
     with pytest.raises(ValueError, match="labels"):
         ft.fit_classifier(clf, inputs, labels[:3])
     assert ft.remove_lora(tiny) == 0
+
+
+def test_balanced_sample_draws_per_class_without_replacement_and_is_seeded():
+    pairs = [(f"t{i}", int(i % 3 == 0)) for i in range(30)]  # 10 of label 1, 20 of 0
+    a = ft.balanced_sample(pairs, 4, seed=0)
+    assert sorted(y for _, y in a) == [0] * 4 + [1] * 4
+    assert len({t for t, _ in a}) == 8 and all(p in pairs for p in a)
+    assert a == ft.balanced_sample(pairs, 4, seed=0)
+    assert a != ft.balanced_sample(pairs, 4, seed=1)
+    assert [y for _, y in a] != sorted(y for _, y in a)  # shuffled, not grouped
+    assert ft.balanced_sample(pairs, None, seed=0) is pairs
+    with pytest.raises(ValueError, match="only 10 examples of label 1, asked 11"):
+        ft.balanced_sample(pairs, 11, seed=0)
+    with pytest.raises(ValueError, match="per_class"):
+        ft.balanced_sample(pairs, 0, seed=0)

@@ -48,6 +48,7 @@ __all__ = [
     "fit_classifier",
     "predict",
     "classification_metrics",
+    "balanced_sample",
     "memory_estimate",
     "tiny_llama",
     "load_smollm2",
@@ -461,6 +462,25 @@ def classification_metrics(y_true: Any, y_pred: Any) -> dict[str, Any]:
         "f1": float(2 * tp / (2 * tp + fp + fn)) if tp else 0.0,
         "confusion": cm.tolist(),
     }
+
+
+def balanced_sample(pairs: list, per_class: int | None, seed: int) -> list:
+    """A shuffled sample of ``(text, label)`` pairs with ``per_class`` examples of each
+    label 0 and 1, drawn without replacement (all pairs, unshuffled, if ``per_class``
+    is None)."""
+    if per_class is None:
+        return pairs
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1:
+        raise ValueError(f"per_class must be a positive int or None, got {per_class!r}")
+    rng = np.random.default_rng(seed)
+    out = []
+    for c in (0, 1):
+        idx = [i for i, (_, y) in enumerate(pairs) if y == c]
+        if len(idx) < per_class:
+            have = len(idx)
+            raise ValueError(f"only {have} examples of label {c}, asked {per_class}")
+        out += [pairs[i] for i in rng.choice(idx, per_class, replace=False)]
+    return [out[i] for i in rng.permutation(len(out))]
 
 
 # ------------------------------------------------------------------- memory accounting
