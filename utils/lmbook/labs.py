@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -701,9 +701,15 @@ def grade_submissions(
                     ): p
                     for p in gradable
                 }
+                pending = set(futures)
                 try:
-                    for f in as_completed(futures):
-                        done(futures[f], f.result())
+                    while pending:
+                        # wake up twice a second: Linux may hand Ctrl-C to a worker
+                        # thread, and a main thread asleep without a timeout would
+                        # only see it when a submission finishes
+                        finished, pending = wait(pending, 0.5, FIRST_COMPLETED)
+                        for f in sorted(finished, key=futures.get):
+                            done(futures[f], f.result())
                 except BaseException:
                     for f in futures:
                         f.cancel()
