@@ -21,6 +21,7 @@ __all__ = [
     "masked_softmax",
     "BahdanauAttention",
     "LuongAttention",
+    "MaskedLSTM",
     "Seq2Seq",
     "DenseAdam",
     "greedy_decode",
@@ -143,6 +144,56 @@ class LuongAttention(keras.layers.Layer):
 
 
 # ------------------------------------------------------------------------ model
+@keras.saving.register_keras_serializable(package="lmbook")
+class MaskedLSTM(keras.layers.LSTM):
+    """``keras.layers.LSTM`` with a faster masked loop on Keras's torch backend.
+
+    Given a mask, Keras 3.15 on torch leaves its fused LSTM and runs the generic RNN
+    loop, which calls the LSTM cell as a Keras layer at every time step (input
+    projection included): a masked encoder then costs 1.2-1.6 times the unmasked one
+    per training step. This loop does the same computation with the input projection
+    hoisted out of it, with Keras's rules for masked steps: a masked step keeps the
+    previous ``h`` and ``c`` and outputs the previous output (or zeros with
+    ``zero_output_for_mask``, as ``Bidirectional`` sets). Same weights and the same
+    results as ``keras.layers.LSTM``; every other case (TensorFlow, no mask, dropout)
+    is Keras's own path.
+    """
+
+    def inner_loop(self, sequences, initial_state, mask, training=False):
+        if isinstance(mask, (list, tuple)):
+            mask = mask[0]
+        if (
+            keras.backend.backend() != "torch"
+            or mask is None
+            or self.unroll
+            or (training and (self.dropout or self.recurrent_dropout))
+        ):
+            return super().inner_loop(sequences, initial_state, mask, training)
+        cell = self.cell
+        keep = ops.expand_dims(ops.cast(mask, "bool"), -1)  # (B, S, 1)
+        if self.go_backwards:
+            sequences, keep = ops.flip(sequences, 1), ops.flip(keep, 1)
+        proj = ops.matmul(sequences, cell.kernel)  # every step's input part at once
+        if cell.use_bias:
+            proj = proj + cell.bias
+        h, c = initial_state
+        out = ops.zeros_like(h)
+        outputs = []
+        for t in range(sequences.shape[1]):
+            z = proj[:, t] + ops.matmul(h, cell.recurrent_kernel)
+            z_i, z_f, z_g, z_o = ops.split(z, 4, axis=-1)
+            c_new = cell.recurrent_activation(z_f) * c + cell.recurrent_activation(
+                z_i
+            ) * cell.activation(z_g)
+            h_new = cell.recurrent_activation(z_o) * cell.activation(c_new)
+            k = keep[:, t]
+            out = ops.where(k, h_new, 0.0 if self.zero_output_for_mask else out)
+            h, c = ops.where(k, h_new, h), ops.where(k, c_new, c)
+            outputs.append(out)
+        sequence = ops.stack(outputs, 1) if self.return_sequences else out[:, None]
+        return out, sequence, [h, c]
+
+
 class Seq2Seq(keras.Model):
     """LSTM encoder-decoder; the encoder's final states start the decoder.
 
@@ -177,10 +228,10 @@ class Seq2Seq(keras.Model):
         self.tgt_embed = keras.layers.Embedding(tgt_vocab_size, embed_dim)
         lstm = dict(return_sequences=True, return_state=True)
         if bidirectional:  # forward and backward halves, concatenated
-            half = keras.layers.LSTM(units // 2, **lstm)
+            half = MaskedLSTM(units // 2, **lstm)
             self.encoder = keras.layers.Bidirectional(half, name="encoder")
         else:
-            self.encoder = keras.layers.LSTM(units, name="encoder", **lstm)
+            self.encoder = MaskedLSTM(units, name="encoder", **lstm)
         self.decoder = keras.layers.LSTM(units, name="decoder", **lstm)
         self.attention = {
             None: None,
@@ -229,8 +280,16 @@ class DenseAdam(keras.optimizers.Adam):
     (``tf.IndexedSlices``), one row per occurrence of an id, and Keras's Adam squares
     those rows *before* adding up repeated ids: its second moment is not Adam's, and
     the same model learns at another pace than on torch. Adding the gradient to zeros
-    of the variable's shape sums the rows first (a no-op for dense gradients).
+    of the variable's shape sums the rows first (a no-op for dense gradients). On the
+    other backends, whose gradients are dense, ``DenseAdam(...)`` is Keras's Adam.
     """
+
+    def __new__(cls, *args, **kwargs):
+        if cls is DenseAdam and keras.backend.backend() != "tensorflow":
+            # gradients are dense there already: Keras's own Adam, which on torch is
+            # its multi-tensor (``torch._foreach``) version, 5-10 % of a step faster
+            return keras.optimizers.Adam(*args, **kwargs)
+        return super().__new__(cls)
 
     def update_step(self, gradient, variable, learning_rate):
         gradient = ops.add(gradient, ops.zeros_like(variable))
